@@ -1,0 +1,44 @@
+"""restarts — multi-restart (multistart) optimization.
+
+Run any greedy local optimizer from many starts, in parallel and reproducibly, keep
+every result, and see how many distinct optima there are.
+
+==========================  ==========================================================
+noun                        what it is
+==========================  ==========================================================
+``multistart``              the verb: run a local solver from many starts
+``LocalResult``             one restart's outcome (frozen)
+``MultistartResult``        all restarts: ``.best``, ``.table``, ``.solutions``
+``solvers``                 built-in local solvers (Minimize, KMeans, ...)
+``starts``                  start-point samplers (Uniform, Sobol, ...)
+``stop``                    stopping rules (MaxEvaluations, Target, ...)
+``problems`` / ``Problem``  test functions with known optima
+==========================  ==========================================================
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+# Building blocks a run is made of
+from . import solvers, starts, stop, strategies  # noqa: E402  (order: after the verb)
+
+# The verb and its results
+from ._driver import multistart
+from ._result import AllRestartsFailedError, LocalResult, MultistartResult
+
+try:
+    __version__ = version("restarts")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    # the verb and its results
+    "multistart",
+    "LocalResult",
+    "MultistartResult",
+    "AllRestartsFailedError",
+    # building blocks
+    "solvers",
+    "starts",
+    "stop",
+    "strategies",
+]

@@ -1,0 +1,329 @@
+"""Results: one restart (:class:`LocalResult`) and a whole run (:class:`MultistartResult`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["LocalResult", "MultistartResult", "AllRestartsFailedError", "as_local_result"]
+
+
+def _freeze(value: Any) -> Any:
+    """Return a read-only view of arrays so a frozen result cannot be mutated in place."""
+    if isinstance(value, np.ndarray):
+        view = value.view()
+        view.flags.writeable = False
+        return view
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class LocalResult:
+    """The outcome of one local search (one restart).
+
+    Field names follow :class:`scipy.optimize.OptimizeResult`, but the set of fields
+    is closed: solver-specific values go into ``extra``.
+
+    Parameters
+    ----------
+    x : array_like or object
+        The local optimum found (an array for numeric problems; solvers may return
+        any object, e.g. a fitted estimator).
+    fun : float
+        Objective value at ``x`` (lower is better).
+    success : bool, default=True
+        Whether the local solver reported convergence.
+    nit : int or None, default=None
+        Iterations used, if known.
+    nfev : int or None, default=None
+        Objective evaluations used, if known.
+    message : str, default=""
+        The solver's message.
+    extra : mapping, default={}
+        Solver-specific values (e.g. ``distinct_units`` for networks). Stored read-only.
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> r = rs.LocalResult(x=[1.0, 2.0], fun=0.5, nit=3)
+    >>> r.fun, r.x.tolist(), r.nit
+    (0.5, [1.0, 2.0], 3)
+    """
+
+    x: Any
+    fun: float
+    success: bool = True
+    nit: int | None = None
+    nfev: int | None = None
+    message: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Cheap on the hot path: a run may build 100,000 of these.
+        setattr_ = object.__setattr__
+        x = self.x
+        if isinstance(x, np.ndarray):
+            if x.flags.writeable:
+                setattr_(self, "x", _freeze(x))
+        elif isinstance(x, (list, tuple, float, int, np.number)) and not isinstance(x, bool):
+            setattr_(self, "x", _freeze(np.asarray(x, dtype=float)))
+        if type(self.fun) is not float:
+            setattr_(self, "fun", float(self.fun))
+        if type(self.success) is not bool:
+            setattr_(self, "success", bool(self.success))
+        if self.nit is not None and type(self.nit) is not int:
+            setattr_(self, "nit", int(self.nit))
+        if self.nfev is not None and type(self.nfev) is not int:
+            setattr_(self, "nfev", int(self.nfev))
+        if type(self.message) is not str:
+            setattr_(self, "message", str(self.message))
+        if type(self.extra) is not MappingProxyType:
+            setattr_(self, "extra", MappingProxyType(dict(self.extra)))
+
+    def __repr__(self) -> str:
+        return (
+            f"LocalResult(fun={self.fun!r}, success={self.success}, nit={self.nit}, "
+            f"nfev={self.nfev}, message={self.message!r})"
+        )
+
+
+def as_local_result(outcome: Any) -> LocalResult:
+    """Normalise what a solver returned into a :class:`LocalResult`.
+
+    Accepted: a :class:`LocalResult`, a :class:`scipy.optimize.OptimizeResult` (or any
+    mapping with ``x`` and ``fun``), or a pair ``(x, fun)``.
+
+    Raises
+    ------
+    TypeError
+        For anything else, naming the type that was returned.
+    """
+    if isinstance(outcome, LocalResult):
+        return outcome
+    if isinstance(outcome, Mapping) and "x" in outcome and "fun" in outcome:
+        known = {"x", "fun", "success", "nit", "nfev", "message"}
+        extra = {k: v for k, v in outcome.items() if k not in known and _jsonable(v)}
+        nit = outcome.get("nit")
+        nfev = outcome.get("nfev")
+        return LocalResult(
+            x=np.asarray(outcome["x"], dtype=float) if _numeric(outcome["x"]) else outcome["x"],
+            fun=_scalar(outcome["fun"]),
+            success=bool(outcome.get("success", True)),
+            nit=None if nit is None else int(nit),
+            nfev=None if nfev is None else int(nfev),
+            message=str(outcome.get("message", "")),
+            extra=extra,
+        )
+    if isinstance(outcome, tuple) and len(outcome) == 2:
+        x, fun = outcome
+        if isinstance(x, np.ndarray) and x.dtype.kind == "f" and isinstance(fun, (float, int)):
+            return LocalResult(x=x.copy(), fun=fun)  # fast path; copy: the solver may reuse x
+        return LocalResult(x=np.asarray(x, dtype=float) if _numeric(x) else x, fun=_scalar(fun))
+    raise TypeError(
+        "A local solver must return a LocalResult, a scipy.optimize.OptimizeResult or a "
+        f"pair (x, fun). Got {type(outcome).__name__} instead."
+    )
+
+
+def _scalar(fun: Any) -> float:
+    arr = np.asarray(fun)
+    if arr.size != 1:
+        raise TypeError(
+            f"The objective value 'fun' returned by the solver must be a scalar. "
+            f"Got an array of shape {arr.shape} instead."
+        )
+    try:
+        return float(arr.reshape(()))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"The objective value 'fun' returned by the solver must be a real number. "
+            f"Got {type(fun).__name__} instead."
+        ) from exc
+
+
+def _numeric(x: Any) -> bool:
+    try:
+        arr = np.asarray(x)
+    except Exception:
+        return False
+    return arr.dtype.kind in "biuf"
+
+
+def _jsonable(v: Any) -> bool:
+    return isinstance(v, (int, float, str, bool)) or v is None
+
+
+class AllRestartsFailedError(RuntimeError):
+    """Raised when the best restart of a run is requested but every restart failed."""
+
+
+@dataclass(frozen=True, eq=False)
+class Restart:
+    """Bookkeeping of one restart inside a run (internal)."""
+
+    index: int
+    result: LocalResult | None
+    error: str | None
+    time_s: float
+    start: Any = None
+    attempts: int = 1
+
+
+@dataclass(frozen=True, eq=False)
+class MultistartResult:
+    """All restarts of a run, in restart-index order.
+
+    Build it with :func:`restarts.multistart` (or :meth:`restarts.Store.load`); every
+    view (``table``, ``solutions``) is computed from the restarts on demand.
+
+    Attributes
+    ----------
+    results : list of LocalResult
+        One per restart, by restart index. A failed restart has ``fun = nan``,
+        ``success = False`` and its error as ``message``.
+    best : LocalResult
+        The restart with the lowest finite ``fun``.
+    x, fun
+        Shortcuts to ``best.x`` and ``best.fun``.
+    table : pandas.DataFrame
+        One row per restart: ``restart``, ``fun``, ``success``, ``nit``, ``nfev``,
+        ``time_s``, ``error``, ``basin``, ``seed_entropy``, ``seed_spawn_key``,
+        ``x0_0 ...`` (numeric starts).
+    solutions : pandas.DataFrame
+        Distinct local optima, best first: ``basin``, ``fun``, ``count``, ``x``.
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> res = rs.multistart(lambda start, rng: (start, float(start[0] ** 2)), 4,
+    ...                     starts=[[1.0], [-1.0], [0.5], [2.0]], rng=0)
+    >>> res.fun, len(res.table)
+    (0.25, 4)
+    """
+
+    restarts: Sequence[Restart]
+    seed_entropy: Any = None
+    seed_spawn_key: tuple = ()
+    ftol: float = 1e-6
+    xtol: float = 1e-4
+    canonical: Callable[[Any], Any] | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    stopped_by: str | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    # -- per-restart views -------------------------------------------------
+    @property
+    def results(self) -> list[LocalResult]:
+        if "results" not in self._cache:
+            out = []
+            for r in self.restarts:
+                if r.result is not None and r.error is None:
+                    out.append(r.result)
+                else:
+                    out.append(
+                        LocalResult(
+                            x=None if r.result is None else r.result.x,
+                            fun=math.nan,
+                            success=False,
+                            nit=None if r.result is None else r.result.nit,
+                            nfev=None if r.result is None else r.result.nfev,
+                            message=r.error or "",
+                        )
+                    )
+            self._cache["results"] = out
+        return self._cache["results"]
+
+    @property
+    def n_failed(self) -> int:
+        """Number of restarts recorded with an error."""
+        return sum(r.error is not None for r in self.restarts)
+
+    def _best_index(self) -> int | None:
+        best, best_i = math.inf, None
+        for r in self.restarts:
+            if r.error is None and r.result is not None and r.result.fun < best:
+                best, best_i = r.result.fun, r.index
+        return best_i
+
+    @property
+    def best(self) -> LocalResult:
+        i = self._best_index()
+        if i is None:
+            errors = {r.error for r in self.restarts if r.error}
+            sample = "; ".join(sorted(errors)[:3])
+            raise AllRestartsFailedError(
+                f"All {len(self.restarts)} restarts failed, so there is no best result. "
+                f"First errors: {sample or 'none recorded'}. Check the solver or the bounds "
+                "(result.table['error'] lists every failure)."
+            )
+        return self.results[self._position(i)]
+
+    @property
+    def best_restart(self) -> int:
+        """Index of the best restart (raises like :attr:`best` if all failed)."""
+        self.best  # noqa: B018 - raises the informative error
+        return int(self._best_index())
+
+    def _position(self, index: int) -> int:
+        if "pos" not in self._cache:
+            self._cache["pos"] = {r.index: k for k, r in enumerate(self.restarts)}
+        return self._cache["pos"][index]
+
+    @property
+    def x(self) -> Any:
+        return self.best.x
+
+    @property
+    def fun(self) -> float:
+        return self.best.fun
+
+    def restart_seed(self, index: int) -> np.random.SeedSequence:
+        """The :class:`numpy.random.SeedSequence` of restart ``index``.
+
+        ``np.random.default_rng(result.restart_seed(i))`` is the generator restart ``i``
+        received, so any row can be re-run alone.
+        """
+        from ._seeding import restart_seed
+
+        return restart_seed(self.seed_entropy, self.seed_spawn_key, index)
+
+    # -- tables --------------------------------------------------------------
+    def _basins(self) -> np.ndarray:
+        if "basins" not in self._cache:
+            from ._solutions import assign_basins
+
+            self._cache["basins"] = assign_basins(
+                self.restarts, ftol=self.ftol, xtol=self.xtol, canonical=self.canonical
+            )
+        return self._cache["basins"]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        if "table" not in self._cache:
+            from ._solutions import build_table
+
+            self._cache["table"] = build_table(self, self._basins())
+        return self._cache["table"].copy()
+
+    @property
+    def solutions(self) -> pd.DataFrame:
+        if "solutions" not in self._cache:
+            from ._solutions import build_solutions
+
+            self._cache["solutions"] = build_solutions(self, self._basins())
+        return self._cache["solutions"].copy()
+
+    def __len__(self) -> int:
+        return len(self.restarts)
+
+    def __repr__(self) -> str:
+        n = len(self.restarts)
+        i = self._best_index()
+        best = "none (all failed)" if i is None else f"{self.restarts[self._position(i)].result.fun:.6g}"
+        return f"MultistartResult(n_restarts={n}, failed={self.n_failed}, best_fun={best})"

@@ -1,0 +1,184 @@
+"""Local search with :func:`scipy.optimize.minimize`, counting evaluations itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+
+from .._result import LocalResult
+from .._validation import check_bounds, check_callable, check_choice, check_int, fail
+from ._base import Solver
+
+__all__ = ["Minimize", "CountedFunction", "BudgetExhausted"]
+
+_METHODS = [
+    "Nelder-Mead", "Powell", "CG", "BFGS", "Newton-CG", "L-BFGS-B", "TNC", "COBYLA",
+    "COBYQA", "SLSQP", "trust-constr", "dogleg", "trust-ncg", "trust-exact", "trust-krylov",
+]
+_BOUNDED = {"Nelder-Mead", "Powell", "L-BFGS-B", "TNC", "SLSQP", "trust-constr", "COBYLA", "COBYQA"}
+_NEEDS_JAC = {"Newton-CG", "dogleg", "trust-ncg", "trust-exact", "trust-krylov"}
+
+
+class BudgetExhausted(Exception):
+    """Raised inside a local search when its evaluation budget is spent."""
+
+
+class CountedFunction:
+    """Wrap ``fun`` to count calls, remember the best point, and enforce a budget.
+
+    Every call of the wrapped objective — including those SciPy makes for finite-
+    difference gradients — is counted, so ``nfev`` is the true number of ``fun``
+    calls whatever the method.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> float``.
+    max_nfev : int or None
+        When the count reaches ``max_nfev``, the next call raises
+        :class:`BudgetExhausted` (the best point seen so far is kept).
+    """
+
+    def __init__(self, fun: Callable, max_nfev: int | None = None) -> None:
+        self.fun = fun
+        self.max_nfev = max_nfev
+        self.nfev = 0
+        self.best_x: np.ndarray | None = None
+        self.best_f = np.inf
+
+    def __call__(self, x: np.ndarray, *args: Any) -> float:
+        if self.max_nfev is not None and self.nfev >= self.max_nfev:
+            raise BudgetExhausted
+        self.nfev += 1
+        f = float(self.fun(x, *args))
+        if f < self.best_f:  # NaN never compares lower: never "best"
+            self.best_f = f
+            self.best_x = np.array(x, dtype=float, copy=True)
+        return f
+
+
+class Minimize(Solver):
+    """A local search with :func:`scipy.optimize.minimize` from each start point.
+
+    Parameters
+    ----------
+    fun : callable
+        Objective ``fun(x) -> float`` to minimise.
+    bounds : sequence of (low, high), optional
+        Box constraints. Start points are clipped into the box; with ``starts=None``
+        in :func:`~restarts.multistart`, each restart draws a uniform start in it.
+    method : str, default="L-BFGS-B"
+        Any method of :func:`scipy.optimize.minimize`.
+    jac : callable, bool or None, default=None
+        Passed through. ``None`` means finite differences, whose ``fun`` calls are
+        counted in ``nfev``; analytic gradient calls are counted in ``extra['njev']``.
+    options : dict, optional
+        Passed through to :func:`scipy.optimize.minimize`.
+    max_nfev : int, optional
+        Hard cap on ``fun`` calls per restart; the best point seen so far is returned
+        when it is reached (``success=False``).
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> solver = rs.solvers.Minimize(lambda x: float((x ** 2).sum()), bounds=[(-1, 1)] * 2)
+    >>> r = solver(np.array([0.5, -0.5]), np.random.default_rng(0))
+    >>> bool(r.fun < 1e-10), r.nfev > 0
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        fun: Callable,
+        bounds: Any = None,
+        method: str = "L-BFGS-B",
+        jac: Any = None,
+        options: dict | None = None,
+        max_nfev: int | None = None,
+    ) -> None:
+        self.fun = check_callable(fun, "fun", "Minimize()")
+        self.bounds = None if bounds is None else check_bounds(bounds, "bounds", "Minimize()")
+        self.method = method if callable(method) else check_choice(
+            method, "method", "Minimize()", _METHODS
+        )
+        if method in _NEEDS_JAC and jac is None:
+            raise ValueError(
+                f"The 'jac' parameter of Minimize() must be given for method={method!r}, "
+                "which needs an analytic gradient. Got None instead."
+            )
+        if jac is not None and not (callable(jac) or isinstance(jac, (bool, str))):
+            raise fail("jac", "Minimize()", "a callable, a bool, a str or None", jac, TypeError)
+        self.jac = jac
+        if options is not None and not isinstance(options, dict):
+            raise fail("options", "Minimize()", "a dict or None", options, TypeError)
+        self.options = dict(options or {})
+        self.max_nfev = check_int(max_nfev, "max_nfev", "Minimize()", low=1, allow_none=True)
+
+    @property
+    def dim(self) -> int | None:
+        return None if self.bounds is None else self.bounds.shape[0]
+
+    def _start(self, start: Any, rng: np.random.Generator) -> np.ndarray:
+        if start is None:
+            if self.bounds is None:
+                raise ValueError(
+                    "Minimize() needs a start point: pass starts=... to multistart() or give "
+                    "Minimize() bounds to draw uniform starts from."
+                )
+            lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+            return lo + rng.random(lo.shape[0]) * (hi - lo)
+        x0 = np.asarray(start, dtype=float).ravel()
+        if self.bounds is not None:
+            if x0.shape[0] != self.bounds.shape[0]:
+                raise ValueError(
+                    f"The start point has {x0.shape[0]} coordinates but 'bounds' has "
+                    f"{self.bounds.shape[0]} dimensions."
+                )
+            x0 = np.clip(x0, self.bounds[:, 0], self.bounds[:, 1])
+        return x0
+
+    def __call__(self, start: Any, rng: np.random.Generator, max_nfev: int | None = None) -> LocalResult:
+        """Run one local search from ``start`` (or a uniform point if ``None``)."""
+        x0 = self._start(start, rng)
+        cap = self.max_nfev if max_nfev is None else (
+            max_nfev if self.max_nfev is None else min(max_nfev, self.max_nfev))
+        counted = CountedFunction(self.fun, cap)
+        njev = [0]
+        jac = self.jac
+        if callable(jac):
+            user_jac = jac
+
+            def jac(x: np.ndarray, *args: Any) -> Any:
+                njev[0] += 1
+                return user_jac(x, *args)
+
+        bounds = None if self.bounds is None else optimize.Bounds(self.bounds[:, 0], self.bounds[:, 1])
+        kw = {"bounds": bounds} if bounds is not None and self.method in _BOUNDED else {}
+        try:
+            res = optimize.minimize(
+                counted, x0, method=self.method, jac=jac, options=self.options or None, **kw
+            )
+        except BudgetExhausted:
+            if counted.best_x is None:
+                raise
+            return LocalResult(
+                x=counted.best_x, fun=counted.best_f, success=False, nit=None,
+                nfev=counted.nfev, message="evaluation budget exhausted",
+                extra={"njev": njev[0]},
+            )
+        x, fun = np.asarray(res.x, dtype=float), float(res.fun)
+        if counted.best_f < fun:  # e.g. a line search ended on a worse point
+            x, fun = counted.best_x, counted.best_f
+        return LocalResult(
+            x=x, fun=fun, success=bool(res.success), nit=int(getattr(res, "nit", 0) or 0),
+            nfev=counted.nfev, message=str(res.message), extra={"njev": njev[0]},
+        )
+
+    def describe(self) -> dict:
+        out = super().describe()
+        out["fun"] = getattr(self.fun, "__qualname__", type(self.fun).__name__)
+        out["bounds"] = None if self.bounds is None else self.bounds.tolist()
+        return out

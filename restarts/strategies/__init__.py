@@ -1,0 +1,30 @@
+"""Restart strategies: which restarts to run, from where, in what order.
+
+``"independent"`` runs every restart from its own start point; adaptive
+strategies (``"tiktak"``, ``"mlsl"``) choose later start points from earlier
+results, deterministically, so they keep the same reproducibility guarantees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._base import Independent, Strategy, StrategyContext
+
+__all__ = ["Strategy", "StrategyContext", "Independent", "get_strategy", "STRATEGIES"]
+
+STRATEGIES: dict[str, type[Strategy]] = {"independent": Independent}
+
+
+def get_strategy(strategy: Any, owner: str = "multistart()") -> Strategy:
+    """A strategy object from a name in :data:`STRATEGIES` or a :class:`Strategy` instance."""
+    if isinstance(strategy, Strategy):
+        return strategy
+    if isinstance(strategy, str) and strategy in STRATEGIES:
+        return STRATEGIES[strategy]()
+    names = sorted(STRATEGIES)
+    exc = ValueError if isinstance(strategy, str) else TypeError
+    raise exc(
+        f"The 'strategy' parameter of {owner} must be one of {names} or a Strategy instance. "
+        f"Got {strategy!r} instead."
+    )
