@@ -325,5 +325,7 @@ class MultistartResult:
     def __repr__(self) -> str:
         n = len(self.restarts)
         i = self._best_index()
-        best = "none (all failed)" if i is None else f"{self.restarts[self._position(i)].result.fun:.6g}"
+        best = "none (all failed)"
+        if i is not None:
+            best = f"{self.restarts[self._position(i)].result.fun:.6g}"
         return f"MultistartResult(n_restarts={n}, failed={self.n_failed}, best_fun={best})"

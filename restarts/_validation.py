@@ -125,7 +125,8 @@ def check_bounds(bounds: Any, name: str = "bounds", owner: str = "Uniform()") ->
     try:
         arr = np.asarray(bounds, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise fail(name, owner, "a sequence of numeric (low, high) pairs", bounds, TypeError) from exc
+        expected = "a sequence of numeric (low, high) pairs"
+        raise fail(name, owner, expected, bounds, TypeError) from exc
     if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 1:
         raise fail(name, owner, "a non-empty sequence of (low, high) pairs (shape (d, 2))", bounds)
     if not np.all(np.isfinite(arr)):

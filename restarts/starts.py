@@ -157,7 +157,9 @@ class Normal(Sampler):
         return f"Normal(loc={self.loc.tolist()}, scale={self.scale.tolist()})"
 
 
-def as_starts(starts: Any, n_starts: int, owner: str = "multistart()") -> Sampler | np.ndarray | None:
+def as_starts(
+    starts: Any, n_starts: int, owner: str = "multistart()"
+) -> Sampler | np.ndarray | None:
     """Validate the ``starts`` argument: None, a sampler, or an array ``(n_starts, d)``."""
     if starts is None or isinstance(starts, Sampler):
         return starts

@@ -140,7 +140,9 @@ class Minimize(Solver):
             x0 = np.clip(x0, self.bounds[:, 0], self.bounds[:, 1])
         return x0
 
-    def __call__(self, start: Any, rng: np.random.Generator, max_nfev: int | None = None) -> LocalResult:
+    def __call__(
+        self, start: Any, rng: np.random.Generator, max_nfev: int | None = None
+    ) -> LocalResult:
         """Run one local search from ``start`` (or a uniform point if ``None``)."""
         x0 = self._start(start, rng)
         cap = self.max_nfev if max_nfev is None else (
@@ -155,7 +157,9 @@ class Minimize(Solver):
                 njev[0] += 1
                 return user_jac(x, *args)
 
-        bounds = None if self.bounds is None else optimize.Bounds(self.bounds[:, 0], self.bounds[:, 1])
+        bounds = None
+        if self.bounds is not None:
+            bounds = optimize.Bounds(self.bounds[:, 0], self.bounds[:, 1])
         kw = {"bounds": bounds} if bounds is not None and self.method in _BOUNDED else {}
         try:
             res = optimize.minimize(
