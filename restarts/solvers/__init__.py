@@ -4,5 +4,6 @@ Each solver module adds its public class here.
 """
 
 from .minimize import Minimize
+from .mlp import MLP
 
-__all__ = ["Minimize"]
+__all__ = ["Minimize", "MLP"]

@@ -1,0 +1,638 @@
+"""Multilayer perceptron trained by gradient descent, forward and backward by hand.
+
+The network's final training loss depends on the initial weights: with all-zero or
+constant weights the hidden units of a layer stay identical forever (Rumelhart,
+Hinton & Williams 1986); a random initialisation (Glorot & Bengio 2010, He et al.
+2015) breaks the symmetry. :class:`MLP` is a local solver for
+:func:`restarts.multistart`: a restart draws its initial weights (or takes the
+given flat parameter vector) and trains.
+
+All restarts share one code path on stacked parameters ``(R, n_params)``; a single
+call is the case ``R = 1``, so :meth:`MLP.solve_batch` reproduces single calls
+(up to the rounding of batched BLAS calls) while paying numpy's per-call overhead
+once for all ``R`` restarts.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import init as _init
+from .._result import LocalResult
+from .._symmetry import canonical_params, n_params, symmetry, unflatten_params
+from .._validation import check_bool, check_choice, check_int, check_real, fail
+from ._base import Solver
+
+__all__ = ["MLP"]
+
+_OWNER = "MLP()"
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
+LOSSES = ("cross_entropy", "mse")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+# -- activations: forward in place, derivative expressed through the output ------------
+def _act_forward(z: np.ndarray, name: str) -> None:
+    if name == "tanh":
+        np.tanh(z, out=z)
+    elif name == "relu":
+        np.maximum(z, 0.0, out=z)
+    elif name == "sigmoid":  # 1 / (1 + e^-z) without overflow
+        z *= 0.5
+        np.tanh(z, out=z)
+        z += 1.0
+        z *= 0.5
+
+
+def _act_backward(dh: np.ndarray, h: np.ndarray, name: str) -> None:
+    """Multiply ``dh`` in place by the activation's derivative, given its output ``h``."""
+    if name == "tanh":
+        dh *= 1.0 - h * h
+    elif name == "relu":
+        dh *= h > 0.0
+    elif name == "sigmoid":
+        dh *= h * (1.0 - h)
+
+
+class MLP(Solver):
+    """A multilayer perceptron as a local solver: ``fun`` = final training loss.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+        Training inputs (finite).
+    y : array_like
+        Targets: integer class labels of shape ``(n_samples,)`` for
+        ``loss="cross_entropy"``; real values of shape ``(n_samples,)`` or
+        ``(n_samples, n_outputs)`` for ``loss="mse"``.
+    hidden : int or tuple of int, default=(32,)
+        Width of each hidden layer (``()`` for a linear model).
+    activation : {"tanh", "relu", "sigmoid", "identity"}, default="tanh"
+        Hidden-layer activation. The output layer is a softmax for cross-entropy and
+        the identity for MSE.
+    init : str or callable, default="he_normal"
+        Weight initialiser, a name from :mod:`restarts.init` or a callable
+        ``(shape, rng, **init_params) -> ndarray``.
+    loss : {"cross_entropy", "mse"}, default="cross_entropy"
+        Mean softmax cross-entropy, or mean squared error over samples and outputs.
+    optimizer : {"sgd", "momentum", "adam"}, default="adam"
+        Plain gradient descent, heavy-ball momentum (``v = momentum v - lr g``), or
+        Adam (Kingma & Ba 2015, with the bias correction folded into the step size).
+    lr : float, default=1e-2
+        Learning rate (> 0).
+    epochs : int, default=200
+        Passes over the training set (>= 1).
+    batch_size : int or None, default=None
+        Mini-batch size; ``None`` is full-batch gradient descent. A restart reshuffles
+        the samples every epoch with its own ``rng``; the last batch may be smaller.
+    init_params : dict, optional
+        Keyword arguments of the initialiser, e.g. ``{"value": 0.5}`` for
+        ``init="constant"`` or ``{"gain": 5 / 3}`` for ``init="xavier_normal"``.
+    bias_init : float or {"zeros", "constant", "uniform", "normal"}, default=0.0
+        A constant for every bias, or a fan-free initialiser (with its defaults).
+    alpha : float, default=0.0
+        L2 penalty: ``loss = mean data loss + alpha / 2 * sum of squared weights``
+        (biases excluded). scikit-learn divides its ``alpha`` by the batch size.
+    momentum : float, default=0.9
+        Momentum of ``optimizer="momentum"``.
+    beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's moment decay rates and denominator offset.
+    shuffle : bool, default=True
+        Reshuffle the samples every epoch (mini-batch only).
+    tol : float, default=1e-8
+        Relative tolerance for two hidden units to count as equal in
+        ``extra["distinct_units"]`` (see :func:`restarts.symmetry`).
+
+    Attributes
+    ----------
+    sizes : tuple of int
+        Layer widths ``(n_features, *hidden, n_outputs)``.
+    n_params : int
+        Length of the flat parameter vector ``x``:
+        ``[W_1.ravel(), b_1, W_2.ravel(), b_2, ...]``, ``W_l`` of shape
+        ``(sizes[l-1], sizes[l])``.
+    classes_ : ndarray or None
+        The sorted class labels (cross-entropy); output ``k`` is ``classes_[k]``.
+
+    Notes
+    -----
+    A call ``mlp(start, rng)`` returns a :class:`~restarts.LocalResult` with ``x`` the
+    trained flat parameters, ``fun`` the loss on the whole training set at ``x``,
+    ``nit`` the epochs, ``nfev`` the gradient evaluations, and ``extra``:
+    ``distinct_units`` (a tuple per hidden layer), ``loss_curve`` (the mean training
+    loss of every epoch, while training) and ``train_accuracy`` (cross-entropy).
+    ``start=None`` draws initial weights with ``init`` from ``rng``; otherwise ``start``
+    is the initial flat parameter vector. ``canonical(x)`` sorts the hidden units, so
+    networks that differ by a permutation of hidden units count as one optimum.
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> mlp = rs.solvers.MLP(X, [0, 1, 1, 0], hidden=(4,), init="xavier_normal",
+    ...                      lr=0.1, epochs=300)
+    >>> r = mlp(None, np.random.default_rng(0))
+    >>> r.fun < 0.05, r.extra["train_accuracy"], r.extra["distinct_units"]
+    (True, 1.0, (4,))
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        y: Any,
+        hidden: int | Sequence[int] = (32,),
+        activation: str = "tanh",
+        init: str | Callable[..., np.ndarray] = "he_normal",
+        loss: str = "cross_entropy",
+        optimizer: str = "adam",
+        lr: float = 1e-2,
+        epochs: int = 200,
+        batch_size: int | None = None,
+        *,
+        init_params: dict | None = None,
+        bias_init: float | str = 0.0,
+        alpha: float = 0.0,
+        momentum: float = 0.9,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+        shuffle: bool = True,
+        tol: float = 1e-8,
+    ) -> None:
+        self.activation = check_choice(activation, "activation", _OWNER, ACTIVATIONS)
+        self.loss = check_choice(loss, "loss", _OWNER, LOSSES)
+        self.optimizer = check_choice(optimizer, "optimizer", _OWNER, OPTIMIZERS)
+        self.lr = check_real(lr, "lr", _OWNER, low=0.0, strict_low=True)
+        self.epochs = check_int(epochs, "epochs", _OWNER, low=1)
+        self.alpha = check_real(alpha, "alpha", _OWNER, low=0.0)
+        self.momentum = check_real(momentum, "momentum", _OWNER, low=0.0, high=1.0)
+        self.beta1 = check_real(beta1, "beta1", _OWNER, low=0.0, high=1.0)
+        self.beta2 = check_real(beta2, "beta2", _OWNER, low=0.0, high=1.0)
+        if self.beta1 == 1.0 or self.beta2 == 1.0:
+            raise fail("beta1" if self.beta1 == 1.0 else "beta2", _OWNER, "in [0, 1)", 1.0)
+        self.epsilon = check_real(epsilon, "epsilon", _OWNER, low=0.0, strict_low=True)
+        self.shuffle = check_bool(shuffle, "shuffle", _OWNER)
+        self.tol = check_real(tol, "tol", _OWNER, low=0.0)
+
+        self._X = self._check_X(X)
+        n = self._X.shape[0]
+        self._y, n_out = self._check_y(y, n)
+        self.hidden = self._check_hidden(hidden)
+        # Not ``self.batch_size``: the driver reads that name as restarts per solve_batch.
+        self.mini_batch_size = check_int(batch_size, "batch_size", _OWNER, low=1,
+                                         allow_none=True)
+        self.sizes = (self._X.shape[1], *self.hidden, n_out)
+        self.n_params = n_params(self.sizes)
+
+        if isinstance(init, str):
+            self.init = check_choice(init, "init", _OWNER, _init.names())
+        elif callable(init):
+            self.init = getattr(init, "__name__", "callable")
+        else:
+            expected = f"one of {list(_init.names())} or a callable"
+            raise fail("init", _OWNER, expected, init, TypeError)
+        self._init = _init.get(init, owner=_OWNER, param="init")
+        if init_params is not None and not isinstance(init_params, dict):
+            raise fail("init_params", _OWNER, "a dict or None", init_params, TypeError)
+        self._init_params = dict(init_params or {})
+        if isinstance(bias_init, str):
+            self.bias_init = check_choice(bias_init, "bias_init", _OWNER, _init.FAN_FREE)
+        else:
+            self.bias_init = check_real(bias_init, "bias_init", _OWNER)
+        # Draw once now so that bad init_params fail at construction, not in a restart.
+        try:
+            self._initial_params(np.random.default_rng(0))
+        except TypeError as exc:
+            raise TypeError(
+                f"The 'init_params' parameter of {_OWNER} must be keyword arguments of "
+                f"init={self.init!r}. Got {self._init_params!r} instead ({exc})."
+            ) from exc
+
+    # -- validation --------------------------------------------------------------------
+    @staticmethod
+    def _check_X(X: Any) -> np.ndarray:
+        expected = "a numeric array of shape (n_samples, n_features)"
+        if isinstance(X, (str, bytes)) or X is None:
+            raise fail("X", _OWNER, expected, X, TypeError)
+        try:
+            arr = np.asarray(X)
+        except (TypeError, ValueError) as exc:  # ragged nested lists
+            raise fail("X", _OWNER, expected, X, TypeError) from exc
+        if arr.dtype.kind not in "biuf":
+            raise fail("X", _OWNER, expected, X, TypeError)
+        arr = arr.astype(float)
+        if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise ValueError(
+                f"The 'X' parameter of {_OWNER} must be a 2-d array of shape "
+                f"(n_samples, n_features). Got shape {arr.shape} instead."
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(
+                f"The 'X' parameter of {_OWNER} must contain only finite values. "
+                "Got NaN or inf instead."
+            )
+        return np.ascontiguousarray(arr)
+
+    def _check_y(self, y: Any, n: int) -> tuple[np.ndarray, int]:
+        if isinstance(y, (str, bytes)) or y is None:
+            raise fail("y", _OWNER, "a numeric array", y, TypeError)
+        arr = np.asarray(y)
+        if arr.dtype.kind not in "biuf":
+            raise fail("y", _OWNER, "a numeric array", y, TypeError)
+        if arr.shape[:1] != (n,):
+            raise ValueError(
+                f"The 'y' parameter of {_OWNER} must have one entry per row of X "
+                f"({n}). Got shape {arr.shape} instead."
+            )
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise ValueError(
+                f"The 'y' parameter of {_OWNER} must contain only finite values. "
+                "Got NaN or inf instead."
+            )
+        if self.loss == "mse":
+            if arr.ndim not in (1, 2):
+                raise ValueError(
+                    f"The 'y' parameter of {_OWNER} with loss='mse' must be an array of "
+                    f"shape (n_samples,) or (n_samples, n_outputs). Got shape {arr.shape} instead."
+                )
+            arr = arr.astype(float).reshape(n, -1)
+            self.classes_ = None
+            return np.ascontiguousarray(arr), arr.shape[1]
+        if arr.ndim != 1:
+            raise ValueError(
+                f"The 'y' parameter of {_OWNER} with loss='cross_entropy' must be 1-d "
+                f"integer class labels. Got shape {arr.shape} instead."
+            )
+        if arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
+            raise ValueError(
+                f"The 'y' parameter of {_OWNER} with loss='cross_entropy' must hold "
+                "integer class labels. Got non-integer values instead."
+            )
+        self.classes_, codes = np.unique(arr, return_inverse=True)
+        if self.classes_.size < 2:
+            raise ValueError(
+                f"The 'y' parameter of {_OWNER} with loss='cross_entropy' must hold at "
+                f"least 2 classes. Got {self.classes_.size} instead."
+            )
+        return codes.reshape(n).astype(np.intp), int(self.classes_.size)
+
+    @staticmethod
+    def _check_hidden(hidden: Any) -> tuple[int, ...]:
+        expected = "an int >= 1 or a tuple of ints >= 1"
+        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+            hidden = (hidden,)
+        if not isinstance(hidden, Sequence) or isinstance(hidden, str):
+            raise fail("hidden", _OWNER, expected, hidden, TypeError)
+        if any(isinstance(h, bool) or not isinstance(h, numbers.Integral) for h in hidden):
+            raise fail("hidden", _OWNER, expected, hidden, TypeError)
+        if any(h < 1 for h in hidden):
+            raise fail("hidden", _OWNER, expected, hidden)
+        return tuple(int(h) for h in hidden)
+
+    def _check_start(self, start: Any) -> np.ndarray:
+        owner = "MLP.__call__()"
+        try:
+            x = np.asarray(start, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise fail("start", owner, "a flat numeric parameter vector", start, TypeError) from exc
+        if x.shape != (self.n_params,):
+            raise ValueError(
+                f"The 'start' parameter of {owner} must be None or a flat vector of "
+                f"{self.n_params} parameters (layer widths {self.sizes}). "
+                f"Got shape {x.shape} instead."
+            )
+        if not np.all(np.isfinite(x)):
+            raise ValueError(
+                f"The 'start' parameter of {owner} must contain only finite values. "
+                "Got NaN or inf instead."
+            )
+        return x
+
+    # -- parameters --------------------------------------------------------------------
+    def _initial_params(self, rng: np.random.Generator) -> np.ndarray:
+        """Weights from ``init`` layer by layer (input first), each layer then its biases."""
+        parts = []
+        for a, b in zip(self.sizes[:-1], self.sizes[1:], strict=False):
+            w = np.asarray(self._init((a, b), rng, **self._init_params), dtype=float)
+            if w.shape != (a, b) or not np.all(np.isfinite(w)):
+                raise ValueError(
+                    f"The 'init' parameter of {_OWNER} must produce finite arrays of the "
+                    f"requested shape. Got shape {w.shape} for {(a, b)} instead."
+                )
+            if isinstance(self.bias_init, str):
+                bias = np.asarray(_init.get(self.bias_init)((b,), rng), dtype=float)
+            else:
+                bias = np.full(b, self.bias_init)
+            parts += [w.ravel(), bias]
+        return np.concatenate(parts)
+
+    def _views(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(W, b)`` views of stacked parameters ``(R, n_params)``: ``(R, a, b)``, ``(R, b)``."""
+        r, out, k = theta.shape[0], [], 0
+        for a, b in zip(self.sizes[:-1], self.sizes[1:], strict=False):
+            w = theta[:, k : k + a * b].reshape(r, a, b)
+            k += a * b
+            out.append((w, theta[:, k : k + b]))
+            k += b
+        return out
+
+    def unflatten(self, x: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Split a flat parameter vector into ``[(W_1, b_1), ...]``.
+
+        Examples
+        --------
+        >>> import numpy as np, restarts as rs
+        >>> mlp = rs.solvers.MLP(np.zeros((3, 2)), [0, 1, 0], hidden=(4,))
+        >>> [(w.shape, b.shape) for w, b in mlp.unflatten(np.zeros(mlp.n_params))]
+        [((2, 4), (4,)), ((4, 2), (2,))]
+        """
+        return unflatten_params(x, self.sizes, "MLP.unflatten()")
+
+    def canonical(self, x: Any) -> np.ndarray:
+        """``x`` with the hidden units of each layer sorted (see :func:`restarts.symmetry`).
+
+        Examples
+        --------
+        >>> import numpy as np, restarts as rs
+        >>> mlp = rs.solvers.MLP(np.eye(2), [0, 1], hidden=(2,))
+        >>> x = mlp(None, np.random.default_rng(0)).x
+        >>> W1, b1 = mlp.unflatten(x)[0]
+        >>> bool(np.all(np.diff(mlp.unflatten(mlp.canonical(x))[0][0][0]) >= 0))
+        True
+        """
+        return canonical_params(x, self.sizes)
+
+    def distinct_units(self, x: Any) -> tuple[int, ...]:
+        """Distinct hidden units per layer of the network ``x`` (``restarts.symmetry``)."""
+        return symmetry(x, self.sizes, tol=self.tol)
+
+    # -- forward / backward on stacked parameters ---------------------------------------
+    def _loss_grad(
+        self,
+        theta: np.ndarray,
+        xb: np.ndarray,
+        yb: np.ndarray,
+        grad: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean loss per restart (R,) on a batch, and the gradient written into ``grad``.
+
+        ``xb`` is ``(B, d)`` (shared by all restarts) or ``(R, B, d)``; ``yb`` is
+        ``(B,)``/``(B, k)`` or ``(R, B)``/``(R, B, k)``. Returns ``(loss, output)``.
+        """
+        layers = self._views(theta)
+        r, nb = theta.shape[0], xb.shape[-2]
+        acts = [xb]
+        for w, b in layers[:-1]:
+            z = np.matmul(acts[-1], w)
+            z += b[:, None, :]
+            _act_forward(z, self.activation)
+            acts.append(z)
+        w, b = layers[-1]
+        out = np.matmul(acts[-1], w)
+        out += b[:, None, :]
+        if self.loss == "cross_entropy":
+            out -= out.max(axis=2, keepdims=True)
+            logits = out
+            prob = np.exp(logits)
+            norm = prob.sum(axis=2, keepdims=True)
+            if yb.ndim == 1:
+                picked = logits[:, np.arange(nb), yb]
+            else:
+                picked = logits[np.arange(r)[:, None], np.arange(nb), yb]
+            loss = np.log(norm[:, :, 0]).mean(axis=1) - picked.mean(axis=1)
+            if grad is None:
+                return loss, logits
+            prob /= norm
+            delta = prob
+            if yb.ndim == 1:
+                delta[:, np.arange(nb), yb] -= 1.0
+            else:
+                delta[np.arange(r)[:, None], np.arange(nb), yb] -= 1.0
+            delta *= 1.0 / nb
+        else:
+            diff = out - yb if yb.ndim == 3 else out - yb[None]
+            loss = np.mean(diff * diff, axis=(1, 2))
+            if grad is None:
+                return loss, out
+            delta = diff
+            delta *= 2.0 / (nb * diff.shape[2])
+        if self.alpha:
+            loss = loss + 0.5 * self.alpha * sum(
+                np.einsum("rij,rij->r", w, w) for w, _ in layers
+            )
+        gviews = self._views(grad)
+        for i in range(len(layers) - 1, -1, -1):
+            gw, gb = gviews[i]
+            h = acts[i]
+            np.matmul(np.swapaxes(h, -1, -2), delta, out=gw)
+            np.sum(delta, axis=1, out=gb)
+            if i > 0:
+                dh = np.matmul(delta, np.swapaxes(layers[i][0], -1, -2))
+                _act_backward(dh, h, self.activation)
+                delta = dh
+        if self.alpha:
+            for (w, _), (gw, _) in zip(layers, gviews, strict=True):
+                gw += self.alpha * w
+        return loss, out
+
+    def loss_grad(self, x: Any) -> tuple[float, np.ndarray]:
+        """Training loss and its gradient at the flat parameters ``x`` (whole data set).
+
+        Examples
+        --------
+        >>> import numpy as np, restarts as rs
+        >>> mlp = rs.solvers.MLP(np.eye(2), [0, 1], hidden=(3,))
+        >>> f, g = mlp.loss_grad(np.zeros(mlp.n_params))
+        >>> round(f, 6), g.shape  # log 2: both classes equally likely
+        (0.693147, (17,))
+        """
+        theta = self._check_start(x)[None, :].copy()
+        grad = np.empty_like(theta)
+        with np.errstate(all="ignore"):
+            loss, _ = self._loss_grad(theta, self._X, self._y, grad)
+        return float(loss[0]), grad[0]
+
+    def predict(self, x: Any, X: Any) -> np.ndarray:
+        """Predictions of the network ``x`` on inputs ``X``: labels or real outputs.
+
+        Examples
+        --------
+        >>> import numpy as np, restarts as rs
+        >>> mlp = rs.solvers.MLP(np.eye(2), [3, 7], hidden=(3,))
+        >>> mlp.predict(np.zeros(mlp.n_params), np.eye(2)).tolist()  # a tie: first class
+        [3, 3]
+        """
+        theta = self._check_start(x)[None, :]
+        X = self._check_X(X)
+        if X.shape[1] != self.sizes[0]:
+            raise ValueError(
+                f"The 'X' parameter of MLP.predict() must have {self.sizes[0]} features. "
+                f"Got shape {X.shape} instead."
+            )
+        out = self._outputs(theta, X)[0]
+        if self.loss == "cross_entropy":
+            return self.classes_[np.argmax(out, axis=1)]
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def _outputs(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+        acts = X
+        layers = self._views(theta)
+        for w, b in layers[:-1]:
+            acts = np.matmul(acts, w)
+            acts += b[:, None, :]
+            _act_forward(acts, self.activation)
+        out = np.matmul(acts, layers[-1][0])
+        out += layers[-1][1][:, None, :]
+        return out
+
+    # -- training ------------------------------------------------------------------------
+    def _train(self, theta: np.ndarray, rngs: Sequence[np.random.Generator]):
+        """Train stacked parameters in place; returns (final loss, loss curves, steps)."""
+        r, n = theta.shape[0], self._X.shape[0]
+        X, y = self._X, self._y
+        grad = np.empty_like(theta)
+        m = np.zeros_like(theta) if self.optimizer in ("momentum", "adam") else None
+        v = np.zeros_like(theta) if self.optimizer == "adam" else None
+        curves = np.zeros((r, self.epochs))
+        bs = n if self.mini_batch_size is None else min(self.mini_batch_size, n)
+        bounds = [(s, min(s + bs, n)) for s in range(0, n, bs)]
+        mini = len(bounds) > 1
+        step = 0
+        for epoch in range(self.epochs):
+            if mini and self.shuffle:
+                perm = np.stack([g.permutation(n) for g in rngs])
+            for s, e in bounds:
+                if not mini:
+                    xb, yb = X, y
+                elif self.shuffle:
+                    idx = perm[:, s:e]
+                    xb, yb = X[idx], y[idx]
+                else:
+                    xb, yb = X[s:e], y[s:e]
+                loss, _ = self._loss_grad(theta, xb, yb, grad)
+                curves[:, epoch] += loss * ((e - s) / n)
+                step += 1
+                self._update(theta, grad, m, v, step)
+        final = self._full_loss(theta)
+        return final, curves, step
+
+    def _update(self, theta, grad, m, v, step: int) -> None:
+        if self.optimizer == "sgd":
+            grad *= self.lr
+            theta -= grad
+        elif self.optimizer == "momentum":
+            m *= self.momentum
+            grad *= self.lr
+            m -= grad
+            theta += m
+        else:
+            b1, b2 = self.beta1, self.beta2
+            m *= b1
+            m += (1.0 - b1) * grad
+            grad *= grad
+            v *= b2
+            grad *= 1.0 - b2
+            v += grad
+            lr_t = self.lr * np.sqrt(1.0 - b2**step) / (1.0 - b1**step)
+            denom = np.sqrt(v)
+            denom += self.epsilon
+            np.divide(m, denom, out=denom)
+            denom *= lr_t
+            theta -= denom
+
+    def _full_loss(self, theta: np.ndarray) -> np.ndarray:
+        loss, _ = self._loss_grad(theta, self._X, self._y, None)
+        if self.alpha:
+            loss = loss + 0.5 * self.alpha * sum(
+                np.einsum("rij,rij->r", w, w) for w, _ in self._views(theta)
+            )
+        return loss
+
+    def _results(self, theta, final, curves, steps) -> list[LocalResult]:
+        out = []
+        acc = None
+        if self.loss == "cross_entropy":
+            pred = np.argmax(self._outputs(theta, self._X), axis=2)
+            acc = (pred == self._y[None, :]).mean(axis=1)
+        for i in range(theta.shape[0]):
+            fun = float(final[i])
+            ok = bool(np.isfinite(fun) and np.all(np.isfinite(theta[i])))
+            extra: dict[str, Any] = {
+                "distinct_units": self.distinct_units(theta[i]) if ok else None,
+                "loss_curve": curves[i].tolist(),
+            }
+            if acc is not None:
+                extra["train_accuracy"] = float(acc[i])
+            out.append(
+                LocalResult(
+                    x=theta[i].copy(),
+                    fun=fun,
+                    success=ok,
+                    nit=self.epochs,
+                    nfev=steps,
+                    message=f"trained {self.epochs} epochs" if ok
+                    else "training diverged (non-finite loss); try a smaller lr",
+                    extra=extra,
+                )
+            )
+        return out
+
+    def _start_theta(self, start: Any, rng: np.random.Generator) -> np.ndarray:
+        return self._initial_params(rng) if start is None else self._check_start(start)
+
+    def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
+        """Train one network from ``start`` (``None``: draw it with ``init`` from ``rng``)."""
+        return self.solve_batch([start], [rng])[0]
+
+    def solve_batch(
+        self, starts: Sequence[Any] | None, rngs: Sequence[np.random.Generator]
+    ) -> list[LocalResult]:
+        """Train ``len(rngs)`` networks together on stacked arrays.
+
+        Restart ``i`` draws its initial weights (when ``starts[i]`` is ``None``) and
+        then its epoch shuffles from ``rngs[i]`` alone, exactly as ``self(starts[i],
+        rngs[i])`` does, so the results equal single calls up to the rounding of
+        batched matrix products.
+
+        Parameters
+        ----------
+        starts : sequence or None
+            One start per restart (``None`` or a flat parameter vector), or ``None``
+            for all.
+        rngs : sequence of numpy.random.Generator
+            One private generator per restart.
+
+        Returns
+        -------
+        list of LocalResult
+
+        Examples
+        --------
+        >>> import numpy as np, restarts as rs
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> mlp = rs.solvers.MLP(X, [0, 1, 1, 0], hidden=(3,), epochs=50)
+        >>> rngs = [np.random.default_rng(s) for s in range(3)]
+        >>> batch = mlp.solve_batch(None, rngs)
+        >>> single = mlp(None, np.random.default_rng(2))
+        >>> bool(np.isclose(batch[2].fun, single.fun, rtol=1e-10))
+        True
+        """
+        rngs = list(rngs)
+        if starts is None:
+            starts = [None] * len(rngs)
+        starts = list(starts)
+        if len(starts) != len(rngs):
+            raise ValueError(
+                "The 'starts' parameter of MLP.solve_batch() must have one entry per rng "
+                f"({len(rngs)}). Got {len(starts)} instead."
+            )
+        if not rngs:
+            return []
+        theta = np.stack([self._start_theta(s, g) for s, g in zip(starts, rngs, strict=True)])
+        with np.errstate(all="ignore"):
+            final, curves, steps = self._train(theta, rngs)
+        return self._results(theta, final, curves, steps)
