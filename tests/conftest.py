@@ -1,0 +1,43 @@
+"""Tiny problems with known answers, shared by the test modules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def double_well(x):
+    """Two minima in 1-d: f(-1) = -0.3 (global) and f(+1) = +0.3 (local)."""
+    x = float(np.asarray(x).ravel()[0])
+    return (x * x - 1.0) ** 2 + 0.3 * x
+
+
+def quadratic_solver(start, rng):
+    """Closed-form 'local search': the minimum of (x - start_sign)^2, one of two basins."""
+    target = np.where(np.asarray(start) >= 0, 1.0, -1.0)
+    fun = float(np.sum(target)) * 0.5  # basin +1 is worse than basin -1
+    return (target, fun + float(rng.random()) * 0.0)
+
+
+class NoisySolver:
+    """Uses its rng: returns the start plus a draw, so reproducibility is observable."""
+
+    def __call__(self, start, rng):
+        x = np.asarray(start, dtype=float) + rng.normal(size=np.shape(start))
+        return (x, float(np.sum(x**2)))
+
+
+class BatchNoisySolver(NoisySolver):
+    """The same as NoisySolver with a vectorised solve_batch that must agree with it."""
+
+    def __init__(self):
+        self.batch_calls = 0
+
+    def solve_batch(self, starts, rngs):
+        self.batch_calls += 1
+        return [self(s, r) for s, r in zip(starts, rngs, strict=True)]
+
+
+@pytest.fixture
+def noisy():
+    return NoisySolver()
