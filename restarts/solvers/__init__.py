@@ -5,5 +5,6 @@ Each solver module adds its public class here.
 
 from .minimize import Minimize
 from .mlp import MLP
+from .kmeans import KMeans
 
-__all__ = ["Minimize", "MLP"]
+__all__ = ["Minimize", "MLP", "KMeans"]

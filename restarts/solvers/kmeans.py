@@ -1,0 +1,391 @@
+"""K-means clustering by Lloyd's algorithm, as a local solver.
+
+Lloyd (1982), "Least squares quantization in PCM"; k-means++ seeding from Arthur &
+Vassilvitskii (2007), "k-means++: the advantages of careful seeding", in its greedy
+variant (``2 + int(log k)`` candidates per centre) as in scikit-learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._result import LocalResult
+from .._validation import check_array, check_choice, check_int, check_real
+from ._base import Solver
+
+__all__ = ["KMeans"]
+
+_OWNER = "KMeans()"
+_INITS = ("k-means++", "random")
+# Bound on the distance block held in memory at once (bytes); also keeps it cache-sized.
+_BLOCK_BYTES = 8 * 2**20
+# Hard bound on any temporary, whatever the number of restarts batched together.
+_MAX_BYTES = 256 * 2**20
+
+
+class KMeans(Solver):
+    """K-means (Lloyd's algorithm) on a fixed data set, restartable.
+
+    Each call runs one k-means from initial centres chosen with the restart's
+    generator and returns the inertia (sum of squared distances of the samples to
+    their closest centre) as ``fun``.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+        The data, numeric and finite.
+    n_clusters : int
+        Number of clusters, in ``[1, n_samples]``.
+    init : {"k-means++", "random"} or array_like of shape (n_clusters, n_features), \
+default="k-means++"
+        How a restart chooses its initial centres: greedy k-means++ seeding
+        (``2 + int(log(n_clusters))`` candidates per centre, as scikit-learn),
+        ``n_clusters`` distinct samples drawn uniformly, or fixed centres. A start
+        point passed by :func:`restarts.multistart` (``starts=``) overrides it: it is
+        read as initial centres of shape ``(n_clusters, n_features)`` (or flat).
+    max_iter : int, default=300
+        Maximum number of Lloyd iterations.
+    tol : float, default=1e-4
+        Convergence tolerance, relative to the mean per-feature variance of ``X``:
+        a run stops when the sum of squared centre shifts is ``<= tol * mean(var(X,
+        axis=0))``, or at once when no label changed ("strict convergence").
+
+    Attributes
+    ----------
+    n_samples, n_features : int
+        Shape of ``X``.
+
+    Notes
+    -----
+    The iteration mirrors scikit-learn's ``_kmeans_single_lloyd``: data centred on
+    its mean, labels from the dot-product form of the squared distance, empty
+    clusters re-seeded from the samples farthest from their centre, a final
+    assignment step when the run stopped on the shift tolerance (so labels match
+    centres), and the inertia computed exactly as ``sum(||x - c||^2)``.
+
+    The result's ``x`` is the array of centres, shape ``(n_clusters, n_features)``,
+    sorted in a canonical (lexicographic) order, so that the same clustering found
+    with permuted labels is the same point; :meth:`canonical` gives that order for
+    any array of centres. ``extra`` holds ``counts`` (cluster sizes, same order)
+    and ``converged``.
+
+    :meth:`solve_batch` advances several restarts together: the centres of all
+    active restarts are stacked so that each Lloyd step is one matrix product
+    (``X @ C.T``) and one sparse one-hot product for the centre sums. Each
+    restart's arithmetic is unchanged by the batching (the same BLAS column blocks
+    and the same summation order), so results equal single runs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import restarts as rs
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+    >>> km = rs.solvers.KMeans(X, n_clusters=2)
+    >>> res = km(None, np.random.default_rng(0))
+    >>> res.fun, res.x.tolist()
+    (1.0, [[0.0, 0.5], [10.0, 0.5]])
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        n_clusters: int,
+        init: str | Any = "k-means++",
+        max_iter: int = 300,
+        tol: float = 1e-4,
+    ) -> None:
+        X = check_array(X, "X", _OWNER, ndim=2)
+        n, d = X.shape
+        if d < 1:
+            raise ValueError(
+                f"The 'X' parameter of {_OWNER} must have at least one feature. "
+                f"Got shape {X.shape} instead."
+            )
+        self.n_clusters = check_int(n_clusters, "n_clusters", _OWNER, low=1, high=n)
+        self.max_iter = check_int(max_iter, "max_iter", _OWNER, low=1)
+        self.tol = check_real(tol, "tol", _OWNER, low=0.0)
+        self.n_samples, self.n_features = n, d
+        if isinstance(init, str):
+            self.init = check_choice(init, "init", _OWNER, _INITS)
+            init_centres = None
+        else:
+            init_centres = self._check_centres(init, "init")
+            self.init = "array"
+
+        # Everything that depends on X alone is computed once, not per restart.
+        self._mean = X.mean(axis=0)
+        Xc = np.ascontiguousarray(X - self._mean)
+        xsq = np.einsum("ij,ij->i", Xc, Xc)
+        self._X = Xc
+        # [x, 1, ||x||^2]: one GEMM gives x.c - ||c||^2/2 (assignment, rows [c, -|c|^2/2, 0])
+        # or ||x - c||^2 (seeding, rows [-2c, |c|^2, 1]).
+        self._Xk = np.ascontiguousarray(np.hstack([Xc, np.ones((n, 1)), xsq[:, None]]))
+        self._tol_abs = float(np.mean(np.var(X, axis=0)) * self.tol) if self.tol > 0 else 0.0
+        self._init_centres = None if init_centres is None else init_centres - self._mean
+        scale = float(np.max(np.abs(X))) if X.size else 1.0
+        self._round = 1e-8 * (scale if scale > 0 else 1.0)
+        self._ones: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    # -- public --------------------------------------------------------------
+    def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
+        """Run one k-means from ``start`` (initial centres) or from ``init`` with ``rng``."""
+        return self.solve_batch([start], [rng])[0]
+
+    def solve_batch(
+        self, starts: Sequence[Any] | None, rngs: Sequence[np.random.Generator]
+    ) -> list[LocalResult]:
+        """Run several restarts together; identical to calling the solver on each.
+
+        Parameters
+        ----------
+        starts : sequence of (array_like or None), or None
+            Initial centres per restart (``None`` entries use ``init``).
+        rngs : sequence of numpy.random.Generator
+            One generator per restart.
+
+        Returns
+        -------
+        list of LocalResult
+        """
+        rngs = list(rngs)
+        starts = [None] * len(rngs) if starts is None else list(starts)
+        if len(starts) != len(rngs):
+            raise ValueError(
+                f"solve_batch() needs one rng per start. Got {len(starts)} starts and "
+                f"{len(rngs)} rngs instead."
+            )
+        if not rngs:
+            return []
+        C0 = np.empty((len(rngs), self.n_clusters, self.n_features))
+        seeded = []
+        for r, (start, rng) in enumerate(zip(starts, rngs, strict=True)):
+            if start is not None:
+                C0[r] = self._check_centres(start, "start") - self._mean
+            elif self._init_centres is not None:
+                C0[r] = self._init_centres
+            elif self.init == "random":
+                C0[r] = self._X[rng.choice(self.n_samples, self.n_clusters, replace=False)]
+            else:
+                seeded.append(r)
+        # k-means++ restarts are seeded together too (one GEMM per seeding step).
+        step = max(1, _MAX_BYTES // (8 * self.n_samples * (2 + int(np.log(self.n_clusters)))))
+        for g in range(0, len(seeded), step):
+            group = seeded[g : g + step]
+            C0[group] = self._kmeanspp([rngs[r] for r in group])
+        return [self._result(*out) for out in self._lloyd(C0)]
+
+    def canonical(self, x: Any) -> np.ndarray:
+        """Centres sorted in the canonical (lexicographic) order, flattened.
+
+        Two sets of centres that differ by a permutation give the same array.
+
+        Parameters
+        ----------
+        x : array_like of shape (n_clusters, n_features) or (n_clusters * n_features,)
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_clusters * n_features,)
+        """
+        centres = np.asarray(x, dtype=float).reshape(-1, self.n_features)
+        return centres[self._order(centres)].ravel()
+
+    def predict(self, x: Any, X: Any = None) -> np.ndarray:
+        """Labels of the samples of ``X`` (default: the training data) for centres ``x``."""
+        centres = np.asarray(x, dtype=float).reshape(-1, self.n_features)
+        data = self._X + self._mean if X is None else check_array(X, "X", "KMeans.predict()")
+        d2 = (
+            np.einsum("ij,ij->i", centres, centres)[None, :] - 2.0 * data @ centres.T
+        )
+        return np.argmin(d2, axis=1)
+
+    # -- internals -----------------------------------------------------------
+    def _check_centres(self, value: Any, name: str) -> np.ndarray:
+        k, d = self.n_clusters, self.n_features
+        arr = check_array(value, name, _OWNER, ndim=(1, 2))
+        if arr.ndim == 1 and arr.size == k * d:
+            arr = arr.reshape(k, d)
+        if arr.shape != (k, d):
+            raise ValueError(
+                f"The {name!r} parameter of {_OWNER} must be initial centres of shape "
+                f"(n_clusters, n_features) = ({k}, {d}). Got shape {arr.shape} instead."
+            )
+        return arr
+
+    def _order(self, centres: np.ndarray) -> np.ndarray:
+        # Rounded keys, so that rounding noise cannot reorder equal optima.
+        keys = np.round(centres / self._round)
+        return np.lexsort(keys.T[::-1])
+
+    def _onehot(self, labels: np.ndarray) -> sp.csc_array:
+        """One-hot (R*k, n) matrix: column j has a 1 in row ``labels[j, r] + r*k``."""
+        n, R = labels.shape
+        k = self.n_clusters
+        if R not in self._ones:
+            self._ones[R] = (np.ones(n * R), np.arange(0, n * R + 1, R, dtype=np.int64))
+        data, indptr = self._ones[R]
+        idx = labels + (np.arange(R) * k)[None, :]
+        return sp.csc_array((data, idx.ravel(), indptr), shape=(R * k, n))
+
+    def _assign(self, centres: np.ndarray) -> np.ndarray:
+        """Labels (n, R) of the closest centre for each of R sets of centres (R, k, d)."""
+        R, k, d = centres.shape
+        n = self.n_samples
+        if k == 1:
+            return np.zeros((n, R), dtype=np.int64)
+        rows = np.zeros((R * k, d + 2))
+        flat = centres.reshape(R * k, d)
+        rows[:, :d] = flat
+        rows[:, d] = -0.5 * np.einsum("ij,ij->i", flat, flat)
+        rows_t = rows.T
+        labels = np.empty((n, R), dtype=np.int64)
+        chunk = int(min(n, max(256, _BLOCK_BYTES // (8 * R * k))))
+        buf = np.empty((chunk, R * k))
+        for s in range(0, n, chunk):
+            e = min(n, s + chunk)
+            block = np.matmul(self._Xk[s:e], rows_t, out=buf[: e - s])
+            np.argmax(block.reshape(e - s, R, k), axis=2, out=labels[s:e])
+        return labels
+
+    def _kmeanspp(self, rngs: list[np.random.Generator]) -> np.ndarray:
+        """Greedy k-means++ seeding of len(rngs) restarts at once; centres (R, k, d).
+
+        Every per-restart quantity is computed with the same operations whatever R
+        (GEMM column blocks, fixed row chunks, contiguous row sums), so seeding a
+        batch gives the same centres as seeding each restart alone.
+        """
+        X, Xk = self._X, self._Xk
+        n, d = X.shape
+        k, R = self.n_clusters, len(rngs)
+        t = 2 + int(np.log(k))
+        ids = np.empty((R, k), dtype=np.int64)
+        closest = np.empty((R, n))
+        for r, rng in enumerate(rngs):
+            ids[r, 0] = rng.integers(n)
+            np.subtract(Xk[:, d + 1], 2.0 * (X @ X[ids[r, 0]]), out=closest[r])
+            closest[r] += Xk[ids[r, 0], d + 1]
+        np.maximum(closest, 0.0, out=closest)
+        cum = np.cumsum(closest, axis=1)
+        rows = np.zeros((R * t, d + 2))
+        rows[:, d + 1] = 1.0
+        rows_t = rows.T
+        dist = np.empty((R, t, n))
+        chunk = 2048  # fixed, independent of R: the same GEMM blocks for every batch size
+        buf = np.empty((chunk, R * t))
+        arange_r = np.arange(R)
+        for c in range(1, k):
+            cand = np.empty((R, t), dtype=np.int64)
+            for r, rng in enumerate(rngs):
+                cand[r] = np.searchsorted(cum[r], rng.uniform(size=t) * cum[r, -1])
+            np.clip(cand, None, n - 1, out=cand)
+            flat = cand.ravel()
+            rows[:, :d] = -2.0 * X[flat]
+            rows[:, d] = Xk[flat, d + 1]
+            for s in range(0, n, chunk):
+                e = min(n, s + chunk)
+                block = np.matmul(Xk[s:e], rows_t, out=buf[: e - s])
+                # transposed in cache, so that the later passes run on contiguous rows
+                np.minimum(block.T.reshape(R, t, e - s), closest[:, None, s:e],
+                           out=dist[:, :, s:e])
+            best = np.argmin(dist.sum(axis=2), axis=1)
+            ids[:, c] = cand[arange_r, best]
+            np.maximum(dist[arange_r, best], 0.0, out=closest)
+            np.cumsum(closest, axis=1, out=cum)
+        return X[ids]
+
+    def _relocate(self, r_labels: np.ndarray, old: np.ndarray, sums: np.ndarray,
+                  counts: np.ndarray) -> None:
+        """Re-seed empty clusters of one restart from the farthest samples (in place).
+
+        Mirrors scikit-learn's ``_relocate_empty_clusters_dense``.
+        """
+        empty = np.flatnonzero(counts == 0)
+        X = self._X
+        dist = ((X - old[r_labels]) ** 2).sum(axis=1)
+        if dist.max() == 0:  # more clusters than distinct samples: nothing to move
+            return
+        m = empty.size
+        far = np.argpartition(dist, -m)[: -m - 1 : -1]
+        d = X.shape[1]
+        for new_id, j in zip(empty, far, strict=True):
+            old_id = r_labels[j]
+            sums[old_id, :d] -= X[j]
+            sums[new_id, :d] = X[j]
+            counts[new_id] = 1.0
+            counts[old_id] -= 1.0
+
+    def _lloyd(self, C0: np.ndarray):
+        """Run Lloyd from R initial centres; yields (centres, labels, inertia, nit, ok)."""
+        R, k, d = C0.shape
+        n = self.n_samples
+        centres = C0.copy()
+        out: list[Any] = [None] * R
+        active = np.arange(R)
+        labels_old = np.full((n, R), -1, dtype=np.int64)
+        group = max(1, _MAX_BYTES // (8 * n * k * 3))  # bound the (n, R*k) temporaries
+        for it in range(self.max_iter):
+            labels = np.concatenate(
+                [self._assign(centres[active[g : g + group]])
+                 for g in range(0, active.size, group)], axis=1
+            )
+            sums = (self._onehot(labels) @ self._Xk).reshape(active.size, k, d + 2)
+            counts = sums[:, :, d].copy()
+            old = centres[active]
+            for i in np.flatnonzero((counts == 0).any(axis=1)):
+                self._relocate(labels[:, i], old[i], sums[i], counts[i])
+            with np.errstate(divide="ignore"):
+                alpha = np.where(counts > 0, 1.0 / counts, 0.0)
+            new = sums[:, :, :d] * alpha[:, :, None]
+            for i in np.flatnonzero((counts <= 0).any(axis=1)):
+                # scikit-learn places a cluster that stays empty on the biggest one
+                empty = counts[i] <= 0
+                new[i, empty] = new[i, np.argmax(counts[i])]
+            shift = np.sqrt(((new - old) ** 2).sum(axis=2))
+            shift_tot = (shift**2).sum(axis=1)
+            centres[active] = new
+            strict = (labels == labels_old).all(axis=0)
+            done = strict | (shift_tot <= self._tol_abs) | (it == self.max_iter - 1)
+            converged = strict | (shift_tot <= self._tol_abs)
+            idx = np.flatnonzero(done)
+            rerun = idx[~strict[idx]]
+            if rerun.size:  # final assignment so that labels match the centres
+                labels[:, rerun] = self._assign(centres[active[rerun]])
+            for i in idx:
+                r = active[i]
+                lab = labels[:, i].copy()
+                out[r] = (centres[r], lab, self._inertia(centres[r], lab), it + 1,
+                          bool(converged[i]))
+            keep = ~done
+            active = active[keep]
+            labels_old = labels[:, keep]
+            if not active.size:
+                break
+        return out
+
+    def _inertia(self, centres: np.ndarray, labels: np.ndarray) -> float:
+        n, d = self._X.shape
+        chunk = int(max(1, min(n, _BLOCK_BYTES // (8 * d))))
+        total = 0.0
+        for s in range(0, n, chunk):
+            diff = self._X[s : s + chunk] - centres[labels[s : s + chunk]]
+            total += float(np.einsum("ij,ij->", diff, diff))
+        return total
+
+    def _result(self, centres: np.ndarray, labels: np.ndarray, inertia: float, nit: int,
+                converged: bool) -> LocalResult:
+        x = centres + self._mean
+        order = self._order(x)
+        counts = np.bincount(labels, minlength=self.n_clusters)[order]
+        return LocalResult(
+            x=x[order],
+            fun=inertia,
+            success=converged,
+            nit=nit,
+            nfev=None,
+            message="converged" if converged else f"max_iter={self.max_iter} reached",
+            extra={"counts": tuple(int(c) for c in counts), "converged": converged},
+        )
