@@ -157,9 +157,9 @@ def test_all_failed_says_so():
     res = rs.multistart(solver, 3, rng=0)
     assert res.n_failed == 3 and "failed=3" in repr(res)
     with pytest.raises(rs.AllRestartsFailedError, match="All 3 restarts failed.*bad bounds"):
-        res.best
+        _ = res.best
     with pytest.raises(rs.AllRestartsFailedError, match="Check the solver"):
-        res.fun
+        _ = res.fun
     assert res.solutions.empty
 
 
@@ -356,7 +356,7 @@ def test_array_starts_are_used_in_order():
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        ({"n_starts": 0}, ValueError, r"'n_starts' parameter of multistart\(\) must be an int >= 1"),
+        ({"n_starts": 0}, ValueError, r"'n_starts' parameter of multistart\(\) must be an int >= 1"),  # noqa: E501
         ({"n_starts": -3}, ValueError, "'n_starts'.*Got -3"),
         ({"n_starts": 2.5}, TypeError, "'n_starts'.*Got 2.5"),
         ({"n_starts": True}, TypeError, "'n_starts'"),
