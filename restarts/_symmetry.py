@@ -99,15 +99,18 @@ def _as_params(params: Any, sizes: Any, owner: str) -> Params:
 def _distinct(incoming: np.ndarray, tol: float) -> int:
     """Number of groups among the rows of ``incoming`` (units x features) within ``tol``.
 
-    Leader clustering: a unit joins the first group whose leader is within ``tol`` in
-    the max norm, scaled by the largest parameter of the layer (at least 1).
+    Leader clustering: the first unassigned unit leads a group and takes every
+    unassigned unit within ``tol`` of it in the max norm, scaled by the largest
+    parameter of the layer (at least 1). One vectorised pass per group.
     """
     scale = tol * max(1.0, float(np.max(np.abs(incoming), initial=0.0)))
-    leaders: list[np.ndarray] = []
-    for row in incoming:
-        if not any(np.max(np.abs(row - lead)) <= scale for lead in leaders):
-            leaders.append(row)
-    return len(leaders)
+    free = np.ones(incoming.shape[0], dtype=bool)
+    groups = 0
+    while free.any():
+        lead = incoming[np.argmax(free)]
+        free &= np.max(np.abs(incoming - lead), axis=1) > scale
+        groups += 1
+    return groups
 
 
 def symmetry(params: Any, sizes: Sequence[int] | None = None, *, tol: float = 1e-8) -> tuple:

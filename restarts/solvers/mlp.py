@@ -58,6 +58,11 @@ def _act_backward(dh: np.ndarray, h: np.ndarray, name: str) -> None:
         dh *= h * (1.0 - h)
 
 
+def _augment(X: np.ndarray) -> np.ndarray:
+    """``[X, 1]``: inputs with a column of ones for the first layer's bias."""
+    return np.hstack([X, np.ones((X.shape[0], 1))])
+
+
 class MLP(Solver):
     """A multilayer perceptron as a local solver: ``fun`` = final training loss.
 
@@ -178,14 +183,16 @@ class MLP(Solver):
         self.shuffle = check_bool(shuffle, "shuffle", _OWNER)
         self.tol = check_real(tol, "tol", _OWNER, low=0.0)
 
-        self._X = self._check_X(X)
-        n = self._X.shape[0]
+        X = self._check_X(X)
+        n = X.shape[0]
         self._y, n_out = self._check_y(y, n)
         self.hidden = self._check_hidden(hidden)
         # Not ``self.batch_size``: the driver reads that name as restarts per solve_batch.
         self.mini_batch_size = check_int(batch_size, "batch_size", _OWNER, low=1,
                                          allow_none=True)
-        self.sizes = (self._X.shape[1], *self.hidden, n_out)
+        self.sizes = (X.shape[1], *self.hidden, n_out)
+        self._Xa = _augment(X)
+        self._ones_cache: dict[int, np.ndarray] = {}
         self.n_params = n_params(self.sizes)
 
         if isinstance(init, str):
@@ -330,14 +337,19 @@ class MLP(Solver):
             parts += [w.ravel(), bias]
         return np.concatenate(parts)
 
-    def _views(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """``(W, b)`` views of stacked parameters ``(R, n_params)``: ``(R, a, b)``, ``(R, b)``."""
+    def _views(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per layer, views of stacked parameters ``(R, n_params)``: ``(Wb, W, b)``.
+
+        A layer's ``W.ravel()`` followed by ``b`` is the row-major ``(fan_in + 1,
+        fan_out)`` matrix ``Wb`` whose last row is ``b``; the first layer uses it with
+        inputs augmented by a column of ones, which adds the bias inside the matrix
+        product and yields the bias gradient with the weight gradient.
+        """
         r, out, k = theta.shape[0], [], 0
         for a, b in zip(self.sizes[:-1], self.sizes[1:], strict=False):
-            w = theta[:, k : k + a * b].reshape(r, a, b)
-            k += a * b
-            out.append((w, theta[:, k : k + b]))
-            k += b
+            wb = theta[:, k : k + (a + 1) * b].reshape(r, a + 1, b)
+            k += (a + 1) * b
+            out.append((wb, wb[:, :a, :], wb[:, a, :]))
         return out
 
     def unflatten(self, x: Any) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -371,73 +383,86 @@ class MLP(Solver):
         return symmetry(x, self.sizes, tol=self.tol)
 
     # -- forward / backward on stacked parameters ---------------------------------------
-    def _loss_grad(
-        self,
-        theta: np.ndarray,
-        xb: np.ndarray,
-        yb: np.ndarray,
-        grad: np.ndarray | None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Mean loss per restart (R,) on a batch, and the gradient written into ``grad``.
+    def _ones(self, n: int) -> np.ndarray:
+        """A cached vector of ones: sums over an axis as matrix products (BLAS, not ufunc
+        reductions, which are slow along short or strided axes)."""
+        ones = self._ones_cache.get(n)
+        if ones is None:
+            ones = self._ones_cache[n] = np.ones(n)
+        return ones
 
-        ``xb`` is ``(B, d)`` (shared by all restarts) or ``(R, B, d)``; ``yb`` is
-        ``(B,)``/``(B, k)`` or ``(R, B)``/``(R, B, k)``. Returns ``(loss, output)``.
-        """
-        layers = self._views(theta)
-        r, nb = theta.shape[0], xb.shape[-2]
-        acts = [xb]
-        for w, b in layers[:-1]:
-            z = np.matmul(acts[-1], w)
-            z += b[:, None, :]
+    def _forward(self, lv: list, xa: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """Hidden activations ``[xa, h_1, ...]`` (each ``(R, B, width)``) and the output layer's
+        pre-activation, for inputs ``xa`` augmented with ones (``(B, d+1)`` shared by all
+        restarts or ``(R, B, d+1)``)."""
+        acts = [xa]
+        last = len(lv) - 1
+        for i, (wb, w, b) in enumerate(lv):
+            if i == 0:
+                z = np.matmul(xa, wb)
+            else:
+                z = np.matmul(acts[-1], w)
+                z += b[:, None, :]
+            if i == last:
+                return acts, z
             _act_forward(z, self.activation)
             acts.append(z)
-        w, b = layers[-1]
-        out = np.matmul(acts[-1], w)
-        out += b[:, None, :]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _loss_grad(self, lv: list, gv: list | None, xa: np.ndarray, yb: np.ndarray) -> np.ndarray:
+        """Mean loss per restart ``(R,)`` on a batch; with ``gv``, the gradient written
+        into its views.
+
+        ``xa`` is ``(B, d+1)`` (shared) or ``(R, B, d+1)``; ``yb`` is ``(B,)``/``(B, k)``
+        (shared) or ``(R, B)``/``(R, B, k)``.
+        """
+        acts, out = self._forward(lv, xa)
+        r, nb, k = out.shape
         if self.loss == "cross_entropy":
-            out -= out.max(axis=2, keepdims=True)
-            logits = out
-            prob = np.exp(logits)
-            norm = prob.sum(axis=2, keepdims=True)
-            if yb.ndim == 1:
-                picked = logits[:, np.arange(nb), yb]
-            else:
-                picked = logits[np.arange(r)[:, None], np.arange(nb), yb]
-            loss = np.log(norm[:, :, 0]).mean(axis=1) - picked.mean(axis=1)
-            if grad is None:
-                return loss, logits
-            prob /= norm
-            delta = prob
-            if yb.ndim == 1:
-                delta[:, np.arange(nb), yb] -= 1.0
-            else:
-                delta[np.arange(r)[:, None], np.arange(nb), yb] -= 1.0
-            delta *= 1.0 / nb
+            # log-sum-exp with the row maximum; the maximum over a short axis is faster
+            # as k elementwise maxima than as a ufunc reduction.
+            mx = out[..., 0].copy()
+            for j in range(1, k):
+                np.maximum(mx, out[..., j], out=mx)
+            out -= mx[..., None]
+            rows = np.arange(nb)
+            picked = out[:, rows, yb] if yb.ndim == 1 else out[np.arange(r)[:, None], rows, yb]
+            prob = np.exp(out)
+            norm = np.matmul(prob, self._ones(k))
+            loss = np.log(norm).mean(axis=1) - picked.mean(axis=1)
         else:
-            diff = out - yb if yb.ndim == 3 else out - yb[None]
-            loss = np.mean(diff * diff, axis=(1, 2))
-            if grad is None:
-                return loss, out
-            delta = diff
-            delta *= 2.0 / (nb * diff.shape[2])
+            diff = out - yb
+            loss = np.einsum("rbk,rbk->r", diff, diff) / (nb * k)
         if self.alpha:
-            loss = loss + 0.5 * self.alpha * sum(
-                np.einsum("rij,rij->r", w, w) for w, _ in layers
-            )
-        gviews = self._views(grad)
-        for i in range(len(layers) - 1, -1, -1):
-            gw, gb = gviews[i]
+            loss += 0.5 * self.alpha * sum(np.einsum("rij,rij->r", w, w) for _, w, _ in lv)
+        if gv is None:
+            return loss
+        if self.loss == "cross_entropy":
+            norm *= nb
+            np.divide(1.0, norm, out=norm)
+            prob *= norm[..., None]
+            if yb.ndim == 1:
+                prob[:, rows, yb] -= 1.0 / nb
+            else:
+                prob[np.arange(r)[:, None], rows, yb] -= 1.0 / nb
+            delta = prob
+        else:
+            diff *= 2.0 / (nb * k)
+            delta = diff
+        for i in range(len(lv) - 1, -1, -1):
+            gwb, gw, gb = gv[i]
+            if i == 0:
+                np.matmul(np.swapaxes(xa, -1, -2), delta, out=gwb)
+                break
             h = acts[i]
             np.matmul(np.swapaxes(h, -1, -2), delta, out=gw)
-            np.sum(delta, axis=1, out=gb)
-            if i > 0:
-                dh = np.matmul(delta, np.swapaxes(layers[i][0], -1, -2))
-                _act_backward(dh, h, self.activation)
-                delta = dh
+            np.matmul(self._ones(nb), delta, out=gb)
+            delta = np.matmul(delta, np.swapaxes(lv[i][1], -1, -2))
+            _act_backward(delta, h, self.activation)
         if self.alpha:
-            for (w, _), (gw, _) in zip(layers, gviews, strict=True):
+            for (_, w, _), (_, gw, _) in zip(lv, gv, strict=True):
                 gw += self.alpha * w
-        return loss, out
+        return loss
 
     def loss_grad(self, x: Any) -> tuple[float, np.ndarray]:
         """Training loss and its gradient at the flat parameters ``x`` (whole data set).
@@ -453,7 +478,7 @@ class MLP(Solver):
         theta = self._check_start(x)[None, :].copy()
         grad = np.empty_like(theta)
         with np.errstate(all="ignore"):
-            loss, _ = self._loss_grad(theta, self._X, self._y, grad)
+            loss = self._loss_grad(self._views(theta), self._views(grad), self._Xa, self._y)
         return float(loss[0]), grad[0]
 
     def predict(self, x: Any, X: Any) -> np.ndarray:
@@ -473,28 +498,19 @@ class MLP(Solver):
                 f"The 'X' parameter of MLP.predict() must have {self.sizes[0]} features. "
                 f"Got shape {X.shape} instead."
             )
-        out = self._outputs(theta, X)[0]
+        with np.errstate(all="ignore"):
+            out = self._forward(self._views(theta), _augment(X))[1][0]
         if self.loss == "cross_entropy":
             return self.classes_[np.argmax(out, axis=1)]
         return out[:, 0] if out.shape[1] == 1 else out
 
-    def _outputs(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
-        acts = X
-        layers = self._views(theta)
-        for w, b in layers[:-1]:
-            acts = np.matmul(acts, w)
-            acts += b[:, None, :]
-            _act_forward(acts, self.activation)
-        out = np.matmul(acts, layers[-1][0])
-        out += layers[-1][1][:, None, :]
-        return out
-
     # -- training ------------------------------------------------------------------------
     def _train(self, theta: np.ndarray, rngs: Sequence[np.random.Generator]):
         """Train stacked parameters in place; returns (final loss, loss curves, steps)."""
-        r, n = theta.shape[0], self._X.shape[0]
-        X, y = self._X, self._y
+        r, n = theta.shape[0], self._Xa.shape[0]
+        xa, y = self._Xa, self._y
         grad = np.empty_like(theta)
+        lv, gv = self._views(theta), self._views(grad)
         m = np.zeros_like(theta) if self.optimizer in ("momentum", "adam") else None
         v = np.zeros_like(theta) if self.optimizer == "adam" else None
         curves = np.zeros((r, self.epochs))
@@ -507,17 +523,17 @@ class MLP(Solver):
                 perm = np.stack([g.permutation(n) for g in rngs])
             for s, e in bounds:
                 if not mini:
-                    xb, yb = X, y
+                    xb, yb = xa, y
                 elif self.shuffle:
                     idx = perm[:, s:e]
-                    xb, yb = X[idx], y[idx]
+                    xb, yb = np.take(xa, idx, axis=0), np.take(y, idx, axis=0)
                 else:
-                    xb, yb = X[s:e], y[s:e]
-                loss, _ = self._loss_grad(theta, xb, yb, grad)
+                    xb, yb = xa[s:e], y[s:e]
+                loss = self._loss_grad(lv, gv, xb, yb)
                 curves[:, epoch] += loss * ((e - s) / n)
                 step += 1
                 self._update(theta, grad, m, v, step)
-        final = self._full_loss(theta)
+        final = self._loss_grad(lv, None, xa, y)
         return final, curves, step
 
     def _update(self, theta, grad, m, v, step: int) -> None:
@@ -544,19 +560,11 @@ class MLP(Solver):
             denom *= lr_t
             theta -= denom
 
-    def _full_loss(self, theta: np.ndarray) -> np.ndarray:
-        loss, _ = self._loss_grad(theta, self._X, self._y, None)
-        if self.alpha:
-            loss = loss + 0.5 * self.alpha * sum(
-                np.einsum("rij,rij->r", w, w) for w, _ in self._views(theta)
-            )
-        return loss
-
     def _results(self, theta, final, curves, steps) -> list[LocalResult]:
         out = []
         acc = None
         if self.loss == "cross_entropy":
-            pred = np.argmax(self._outputs(theta, self._X), axis=2)
+            pred = np.argmax(self._forward(self._views(theta), self._Xa)[1], axis=2)
             acc = (pred == self._y[None, :]).mean(axis=1)
         for i in range(theta.shape[0]):
             fun = float(final[i])
