@@ -19,7 +19,9 @@ noun                        what it is
 from importlib.metadata import PackageNotFoundError, version
 
 # Building blocks a run is made of
-from . import solvers, starts, stop, strategies  # noqa: E402  (order: after the verb)
+from . import init, problems, solvers, starts, stop, strategies  # noqa: E402
+from ._symmetry import symmetry  # noqa: E402  (distinct hidden units per layer)
+from .problems import Problem  # noqa: E402
 
 # The verb and its results
 from ._driver import multistart
@@ -41,4 +43,9 @@ __all__ = [
     "starts",
     "stop",
     "strategies",
+    "init",
+    "symmetry",
+    # test problems
+    "problems",
+    "Problem",
 ]
