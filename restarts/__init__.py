@@ -13,6 +13,7 @@ noun                        what it is
 ``starts``                  start-point samplers (Uniform, Sobol, ...)
 ``stop``                    stopping rules (MaxEvaluations, Target, ...)
 ``problems`` / ``Problem``  test functions with known optima
+``Store``                   a SQLite file of runs: resume, load, delete
 ==========================  ==========================================================
 """
 
@@ -26,6 +27,9 @@ from .problems import Problem  # noqa: E402
 # The verb and its results
 from ._driver import multistart
 from ._result import AllRestartsFailedError, LocalResult, MultistartResult
+
+# Keeping runs: a SQLite file of runs (resume, load, delete)
+from .store import Store
 
 try:
     __version__ = version("restarts")
@@ -45,6 +49,8 @@ __all__ = [
     "strategies",
     "init",
     "symmetry",
+    # keeping runs
+    "Store",
     # test problems
     "problems",
     "Problem",

@@ -211,6 +211,8 @@ def multistart(
                 batch = plan.send(records[0])
             except StopIteration:
                 batch = None
+        if sink is not None:
+            sink.finish(state.n_done, stopped_by)  # load() returns exactly these restarts
     finally:
         plan.close()
         if bar is not None:

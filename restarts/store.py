@@ -1,0 +1,676 @@
+"""SQLite run store: every finished restart is saved, runs resume, ``pandas.read_sql`` works.
+
+One file holds many runs. Three tables (SQLite, WAL journal, standard-library
+:mod:`sqlite3` only):
+
+``schema_version``
+    One row, the layout version (``1``). The file's ``PRAGMA application_id`` marks it
+    as a ``restarts`` store, so a foreign SQLite file is refused instead of written to.
+``runs``
+    One row per run: ``name`` (unique), ``created`` (UTC, ISO 8601), ``seed_entropy``
+    and ``seed_spawn_key`` (JSON), ``n_starts``, ``strategy``, ``solver`` and ``config``
+    (JSON), ``package_version``, and once the run returns ``n_done``, ``stopped_by`` and
+    ``finished``.
+``restarts``
+    One row per finished restart, primary key ``(run, restart)`` where ``run`` is the
+    run's name: ``fun``, ``success``, ``nit``, ``nfev``, ``message`` (what the solver
+    returned, ``NULL`` when it returned nothing), ``time_s``, ``error`` (non-``NULL`` ⇔ the
+    restart failed), ``attempts``, ``has_result``, ``start``, ``x``, ``x_note``, ``extra``.
+
+Arrays (``start``, ``x``) are stored without pickle, as ``b"<dtype>;<shape>\\n"``
+followed by the C-order bytes (:func:`encode_array` / :func:`decode_array`); only
+numeric dtypes are stored. Any other ``x`` (a fitted estimator, say) is stored as
+``NULL`` with ``x_note`` saying why. ``extra`` is JSON: NumPy scalars become numbers,
+arrays and tuples become lists, mappings keep their string keys, and values that are
+none of these are dropped (a loaded run's ``extra`` holds those JSON types).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._result import LocalResult, MultistartResult, Restart
+
+__all__ = ["Store", "open_run", "encode_array", "decode_array", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+_APPLICATION_ID = 0x52535452  # "RSTR": marks the file as a restarts store
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_ARRAY_KINDS = frozenset("biufc")
+
+_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE runs (
+    name TEXT PRIMARY KEY,
+    created TEXT NOT NULL,
+    seed_entropy TEXT NOT NULL,
+    seed_spawn_key TEXT NOT NULL,
+    n_starts INTEGER NOT NULL,
+    strategy TEXT,
+    solver TEXT,
+    package_version TEXT,
+    config TEXT NOT NULL,
+    n_done INTEGER,
+    stopped_by TEXT,
+    finished TEXT
+);
+CREATE TABLE restarts (
+    run TEXT NOT NULL,
+    restart INTEGER NOT NULL,
+    fun REAL,
+    success INTEGER,
+    nit INTEGER,
+    nfev INTEGER,
+    time_s REAL NOT NULL,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    has_result INTEGER NOT NULL,
+    start BLOB,
+    x BLOB,
+    x_note TEXT,
+    extra TEXT,
+    message TEXT,
+    PRIMARY KEY (run, restart)
+);
+"""
+_RESTART_COLUMNS = ("run", "restart", "fun", "success", "nit", "nfev", "time_s", "error",
+                    "attempts", "has_result", "start", "x", "x_note", "extra", "message")
+_INSERT = (f"INSERT OR REPLACE INTO restarts ({', '.join(_RESTART_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(_RESTART_COLUMNS))})")
+
+
+# -- arrays and JSON ------------------------------------------------------------------
+def encode_array(arr: np.ndarray) -> bytes | None:
+    """Encode a numeric array as ``b"<dtype.str>;<d0,d1,...>\\n" + raw C-order bytes``.
+
+    Returns ``None`` for arrays whose dtype is not bool, integer, float or complex
+    (those are not stored). No pickle is involved.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from restarts.store import encode_array, decode_array
+    >>> blob = encode_array(np.arange(6.0).reshape(2, 3))
+    >>> blob[:9]
+    b'<f8;2,3\\n\\x00'
+    >>> decode_array(blob).tolist()
+    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    """
+    if arr.dtype.kind not in _ARRAY_KINDS:
+        return None
+    head = f"{arr.dtype.str};{','.join(map(str, arr.shape))}\n".encode("ascii")
+    return head + np.ascontiguousarray(arr).tobytes()
+
+
+def decode_array(blob: bytes) -> np.ndarray:
+    """Inverse of :func:`encode_array` (a read-only array).
+
+    Raises
+    ------
+    ValueError
+        If ``blob`` is not an encoded array (for example a corrupted store).
+    """
+    try:
+        cut = blob.index(b"\n")
+        dtype_str, shape_str = blob[:cut].decode("ascii").split(";")
+        dtype = np.dtype(dtype_str)
+        if dtype.kind not in _ARRAY_KINDS:
+            raise ValueError(f"dtype {dtype_str!r} is not numeric")
+        shape = tuple(int(s) for s in shape_str.split(",")) if shape_str else ()
+        arr = np.frombuffer(blob, dtype=dtype, offset=cut + 1)
+        return arr.reshape(shape)
+    except Exception as exc:  # any malformed blob is the same problem to the caller
+        raise ValueError(f"Not an array encoded by restarts.store: {exc}") from None
+
+
+_DROP = object()
+
+
+def _jsonify(value: Any) -> Any:
+    """A JSON-able copy of ``value``, or ``_DROP``."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item() if value.dtype.kind in "biuf" else _DROP
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.dtype.kind in "biuf" else _DROP
+    if isinstance(value, (list, tuple)):
+        out = [_jsonify(v) for v in value]
+        return _DROP if any(v is _DROP for v in out) else out
+    if isinstance(value, dict) or type(value).__name__ == "mappingproxy":
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, str):
+                v = _jsonify(v)
+                if v is not _DROP:
+                    out[k] = v
+        return out
+    return _DROP
+
+
+def _dump_extra(extra: Any) -> str | None:
+    if not extra:
+        return None
+    return json.dumps(_jsonify(extra))
+
+
+def _row(run: str, r: Restart) -> tuple:
+    start = r.start
+    start_blob = None
+    if start is not None:
+        if type(start) is not np.ndarray:
+            try:
+                start = np.asarray(start)
+            except Exception:
+                start = None
+        start_blob = None if start is None else encode_array(start)
+    res = r.result
+    if res is None:
+        return (run, r.index, None, None, None, None, r.time_s, r.error, r.attempts, 0,
+                start_blob, None, None, None, None)
+    x = res.x
+    x_blob = note = None
+    if type(x) is np.ndarray:
+        x_blob = encode_array(x)
+        if x_blob is None:
+            note = f"not stored: array of dtype {x.dtype} (only numeric arrays are)"
+    elif x is not None:
+        note = f"not stored: {type(x).__module__}.{type(x).__qualname__} is not an array"
+    return (run, r.index, res.fun, res.success, res.nit, res.nfev, r.time_s, r.error,
+            r.attempts, 1, start_blob, x_blob, note, _dump_extra(res.extra), res.message)
+
+
+def _restart_from_row(row: sqlite3.Row | tuple) -> Restart:
+    (_, index, fun, success, nit, nfev, time_s, error, attempts, has_result, start, x,
+     _note, extra, message) = row
+    start_arr = None if start is None else decode_array(start)
+    result = None
+    if has_result:
+        result = LocalResult(
+            x=None if x is None else decode_array(x),
+            fun=math.nan if fun is None else float(fun),
+            success=bool(success), nit=nit, nfev=nfev, message=message or "",
+            extra={} if extra is None else json.loads(extra),
+        )
+    return Restart(int(index), result, error, float(time_s), start_arr, int(attempts))
+
+
+# -- opening files ----------------------------------------------------------------------
+def _check_path(path: Any, param: str, owner: str) -> str:
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"The {param!r} parameter of {owner} must be a path (str or os.PathLike). "
+            f"Got {type(path).__name__} instead."
+        )
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        raise TypeError(
+            f"The {param!r} parameter of {owner} must be a str path. Got bytes instead."
+        )
+    if not path or "\x00" in path or path == ":memory:" or path.startswith("file:"):
+        raise ValueError(
+            f"The {param!r} parameter of {owner} must be the path of a file. "
+            f"Got {path!r} instead."
+        )
+    return path
+
+
+def _classify(path: str, param: str, owner: str) -> bool:
+    """Return whether ``path`` exists as a non-empty file; refuse what cannot be a store."""
+    if os.path.isdir(path):
+        raise ValueError(
+            f"The {param!r} parameter of {owner} must be a file path. {path!r} is a directory."
+        )
+    if not os.path.exists(path):
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise ValueError(
+                f"The {param!r} parameter of {owner} must be a path in an existing directory. "
+                f"{parent!r} does not exist."
+            )
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise ValueError(f"Cannot read the store {path!r}: {exc}.") from None
+    if not head:
+        return False
+    if head != _SQLITE_MAGIC:
+        raise ValueError(
+            f"{path!r} is not a SQLite file, so it cannot be a restarts store. "
+            "Pass a new path or an existing store."
+        )
+    return True
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    con = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    con.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash never corrupts, commits stay cheap
+    return con
+
+
+def _corrupt(path: str, exc: BaseException) -> ValueError:
+    return ValueError(
+        f"{path!r} is damaged or is not a restarts store ({type(exc).__name__}: {exc}). "
+        "Restore a backup or pass a new path."
+    )
+
+
+def _validate(con: sqlite3.Connection, path: str) -> bool:
+    """Check an open file is a readable store of a known version; return whether it is empty.
+
+    Reads only: a file that fails a check is left exactly as it was.
+    """
+    try:
+        app_id = con.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app_id == 0 and not tables:
+            return True
+        if app_id != _APPLICATION_ID or "schema_version" not in tables:
+            raise ValueError(
+                f"{path!r} is a SQLite database but not a restarts store "
+                f"(tables: {sorted(tables)[:5]}). Pass a new path; restarts will not write "
+                "into a foreign database."
+            )
+        row = con.execute("SELECT version FROM schema_version").fetchone()
+        if row is None or not isinstance(row[0], int):
+            raise ValueError(f"{path!r} has no schema version: it is damaged.")
+        if row[0] > SCHEMA_VERSION:
+            raise ValueError(
+                f"{path!r} was written by a newer restarts (schema {row[0]} > "
+                f"{SCHEMA_VERSION}). Upgrade restarts to read it."
+            )
+        missing = {"runs", "restarts"} - tables
+        if missing:
+            raise ValueError(f"{path!r} lacks the table(s) {sorted(missing)}: it is damaged.")
+        check = con.execute("PRAGMA quick_check").fetchall()
+        if check != [("ok",)]:
+            raise ValueError(
+                f"{path!r} failed SQLite's integrity check ({check[0][0]!s:.200}). "
+                "Restore a backup or pass a new path."
+            )
+    except sqlite3.Error as exc:
+        raise _corrupt(path, exc) from None
+    return False
+
+
+def _create(con: sqlite3.Connection) -> None:
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:  # another process may have created it meanwhile
+            for stmt in _SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+            con.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            con.execute(f"PRAGMA application_id={_APPLICATION_ID}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _open(path: str, param: str, owner: str, *, create: bool) -> sqlite3.Connection | None:
+    """An open, validated connection; ``None`` when the store does not exist and not ``create``."""
+    exists = _classify(path, param, owner)
+    if not exists and not create:
+        return None
+    try:
+        con = _connect(path)
+    except sqlite3.Error as exc:
+        raise _corrupt(path, exc) from None
+    try:
+        empty = _validate(con, path)
+        if empty:
+            if not create:
+                con.close()
+                return None
+            try:
+                _create(con)
+            except sqlite3.Error as exc:
+                raise _corrupt(path, exc) from None
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _package_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _canon_json(value: Any) -> str:
+    return json.dumps(_jsonify(value), sort_keys=True)
+
+
+# -- the run sink used by multistart() -------------------------------------------------
+class RunSink:
+    """Writes one run's finished restarts: one transaction per :meth:`add` call."""
+
+    def __init__(self, con: sqlite3.Connection, path: str, name: str) -> None:
+        self._con = con
+        self.path = path
+        self.name = name
+
+    def add(self, records: Iterable[Restart]) -> None:
+        """Commit finished restarts (one transaction)."""
+        name = self.name
+        rows = [_row(name, r) for r in records]
+        if not rows:
+            return
+        con = self._con
+        con.execute("BEGIN")
+        try:
+            con.executemany(_INSERT, rows)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def finish(self, n_done: int, stopped_by: str | None) -> None:
+        """Record that the run returned restarts ``0..n_done-1`` (and why it stopped)."""
+        self._con.execute(
+            "UPDATE runs SET n_done=?, stopped_by=?, finished=? WHERE name=?",
+            (int(n_done), stopped_by, _now(), self.name),
+        )
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def open_run(
+    path: Any,
+    name: str,
+    root: np.random.SeedSequence,
+    config: dict,
+    *,
+    overwrite: bool = False,
+    owner: str = "multistart()",
+) -> tuple[RunSink, dict[int, Restart]]:
+    """Open (or create) run ``name`` in the store at ``path``.
+
+    Returns the sink new restarts are written to and the finished restarts already
+    stored, ``{index: Restart}``. A stored run of the same name must have the same
+    seed and configuration, else :class:`ValueError` — unless ``overwrite``, which
+    replaces it. Nothing is written before every check has passed.
+    """
+    path = _check_path(path, "store", owner)
+    if not isinstance(name, str) or not name:
+        raise ValueError(
+            f"The 'name' parameter of {owner} must be a non-empty str. Got {name!r} instead."
+        )
+    config_json = _canon_json(config)
+    entropy_json = json.dumps(_jsonify(root.entropy))
+    key_json = json.dumps([int(k) for k in root.spawn_key])
+    con = _open(path, "store", owner, create=True)
+    assert con is not None
+    try:
+        con.execute("BEGIN IMMEDIATE")  # one writer decides whether the run exists
+        try:
+            row = con.execute(
+                "SELECT seed_entropy, seed_spawn_key, config FROM runs WHERE name=?", (name,)
+            ).fetchone()
+            if row is not None and (row[0], row[1], row[2]) != (entropy_json, key_json,
+                                                                  config_json):
+                if not overwrite:
+                    raise ValueError(_mismatch(path, name, row, entropy_json, key_json,
+                                               config_json))
+                con.execute("DELETE FROM restarts WHERE run=?", (name,))
+                con.execute("DELETE FROM runs WHERE name=?", (name,))
+                row = None
+            if row is None:
+                con.execute(
+                    "INSERT INTO runs (name, created, seed_entropy, seed_spawn_key, n_starts, "
+                    "strategy, solver, package_version, config) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (name, _now(), entropy_json, key_json, int(config.get("n_starts", 0)),
+                     _canon_json(config.get("strategy")), _canon_json(config.get("solver")),
+                     _package_version(), config_json),
+                )
+            else:
+                con.execute("UPDATE runs SET n_done=NULL, stopped_by=NULL, finished=NULL "
+                            "WHERE name=?", (name,))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        done = {}
+        cur = con.execute(f"SELECT {', '.join(_RESTART_COLUMNS)} FROM restarts WHERE run=? "
+                          "ORDER BY restart", (name,))
+        try:
+            for r in cur:
+                rec = _restart_from_row(r)
+                done[rec.index] = rec
+        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            raise _corrupt(path, exc) from None
+    except sqlite3.Error as exc:
+        con.close()
+        raise _corrupt(path, exc) from None
+    except BaseException:
+        con.close()
+        raise
+    return RunSink(con, path, name), done
+
+
+def _mismatch(path: str, name: str, row: tuple, entropy: str, key: str, config: str) -> str:
+    if (row[0], row[1]) != (entropy, key):
+        what = (f"seed (stored entropy={row[0]}, spawn_key={row[1]}; this call: "
+                f"entropy={entropy}, spawn_key={key}; pass the stored seed as rng=... "
+                "to resume)")
+    else:
+        old, new = json.loads(row[2]), json.loads(config)
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        what = "configuration (" + "; ".join(
+            f"{k}: stored {json.dumps(old.get(k))[:80]}, now {json.dumps(new.get(k))[:80]}"
+            for k in diff) + ")"
+    return (f"The store {path!r} already holds a run named {name!r} with a different {what}. "
+            "Pass another name=..., or overwrite=True to replace that run.")
+
+
+# -- the public store ------------------------------------------------------------------
+class Store:
+    """A SQLite file of runs written by ``multistart(..., store=path, name=...)``.
+
+    Every method opens the file briefly, so a ``Store`` holds no lock and may be used
+    while a run writes to the same file. ``pandas.read_sql("select * from restarts",
+    sqlite3.connect(path))`` reads the raw tables (layout in :mod:`restarts.store`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The store's file. A missing file is an empty store (created by the first run).
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a str or path-like.
+    ValueError
+        If ``path`` is a directory, is in a missing directory, or names a file that is
+        not a ``restarts`` store (another SQLite database, a damaged store, not SQLite).
+
+    Examples
+    --------
+    >>> import os, tempfile, restarts as rs
+    >>> path = os.path.join(tempfile.mkdtemp(), "runs.sqlite")
+    >>> res = rs.multistart(lambda s, rng: (s, float(s @ s)), 5,
+    ...                     starts=rs.starts.Uniform([(-1, 1)]), rng=0, store=path, name="a")
+    >>> store = rs.Store(path)
+    >>> store.runs()[["name", "n_stored", "n_failed"]]
+      name  n_stored  n_failed
+    0    a         5         0
+    >>> store.load("a").fun == res.fun
+    True
+    >>> store.delete("a"); len(store.runs())
+    0
+    """
+
+    _OWNER = "Store()"
+
+    def __init__(self, path: Any) -> None:
+        self.path = _check_path(path, "path", self._OWNER)
+        con = _open(self.path, "path", self._OWNER, create=False)
+        if con is not None:
+            con.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r})"
+
+    def _read(self) -> sqlite3.Connection | None:
+        return _open(self.path, "path", self._OWNER, create=False)
+
+    def names(self) -> list[str]:
+        """Names of the stored runs, oldest first."""
+        return self.runs()["name"].tolist()
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self.names()
+
+    def runs(self) -> pd.DataFrame:
+        """One row per run: ``name``, ``created``, ``n_starts``, ``n_stored`` (restarts
+        saved), ``n_failed``, ``best_fun``, ``n_done``, ``stopped_by``, ``finished``,
+        ``strategy``, ``solver``, ``seed_entropy``, ``seed_spawn_key``, ``package_version``.
+
+        ``finished`` is ``None`` for a run that was interrupted (resume it by calling
+        ``multistart`` again with the same arguments).
+        """
+        columns = ["name", "created", "n_starts", "n_stored", "n_failed", "best_fun",
+                   "n_done", "stopped_by", "finished", "strategy", "solver", "seed_entropy",
+                   "seed_spawn_key", "package_version"]
+        con = self._read()
+        if con is None:
+            return pd.DataFrame({c: [] for c in columns})
+        try:
+            rows = con.execute(
+                "SELECT r.name, r.created, r.n_starts, COUNT(x.restart), "
+                "COALESCE(SUM(x.error IS NOT NULL), 0), MIN(CASE WHEN x.error IS NULL "
+                "THEN x.fun END), r.n_done, r.stopped_by, r.finished, r.strategy, r.solver, "
+                "r.seed_entropy, r.seed_spawn_key, r.package_version FROM runs r "
+                "LEFT JOIN restarts x ON x.run = r.name GROUP BY r.name ORDER BY r.rowid"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise _corrupt(self.path, exc) from None
+        finally:
+            con.close()
+        df = pd.DataFrame(rows, columns=columns)
+        df["best_fun"] = df["best_fun"].astype(float)
+        return df
+
+    def load(self, name: str, *, canonical: Any = None) -> MultistartResult:
+        """The stored run ``name`` as a :class:`~restarts.MultistartResult`.
+
+        A finished run gives exactly the restarts ``multistart`` returned (the same
+        ``table``); an interrupted run gives every restart saved so far.
+
+        Parameters
+        ----------
+        name : str
+        canonical : callable, optional
+            The solver's ``canonical`` (not stored: it is code), for ``solutions``.
+
+        Raises
+        ------
+        ValueError
+            If there is no run called ``name`` or the file is damaged.
+        """
+        name = self._check_name(name, "load")
+        con = self._read()
+        if con is None:
+            raise self._missing(name, [])
+        try:
+            run = con.execute(
+                "SELECT seed_entropy, seed_spawn_key, n_starts, config, n_done, stopped_by "
+                "FROM runs WHERE name=?", (name,)).fetchone()
+            if run is None:
+                raise self._missing(name, [r[0] for r in con.execute("SELECT name FROM runs")])
+            n_done = run[4]
+            sql = f"SELECT {', '.join(_RESTART_COLUMNS)} FROM restarts WHERE run=?"
+            args: tuple = (name,)
+            if n_done is not None:
+                sql += " AND restart < ?"
+                args = (name, int(n_done))
+            restarts = [_restart_from_row(r) for r in con.execute(sql + " ORDER BY restart",
+                                                                   args)]
+            config = json.loads(run[3])
+            entropy = json.loads(run[0])
+            spawn_key = tuple(json.loads(run[1]))
+        except sqlite3.Error as exc:
+            raise _corrupt(self.path, exc) from None
+        except ValueError as exc:
+            if "no run named" in str(exc):
+                raise
+            raise _corrupt(self.path, exc) from None
+        except (TypeError, KeyError, AttributeError) as exc:
+            raise _corrupt(self.path, exc) from None
+        finally:
+            con.close()
+        try:
+            ftol, xtol = float(config.get("ftol", 1e-6)), float(config.get("xtol", 1e-4))
+            strategy = config.get("strategy")
+            strategy = strategy.get("strategy") if isinstance(strategy, dict) else strategy
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise _corrupt(self.path, exc) from None
+        return MultistartResult(
+            restarts=restarts, seed_entropy=entropy, seed_spawn_key=spawn_key,
+            ftol=ftol, xtol=xtol, canonical=canonical,
+            config={"n_starts": run[2], "strategy": strategy, "store": self.path,
+                    "name": name},
+            stopped_by=run[5],
+        )
+
+    def delete(self, name: str) -> None:
+        """Delete run ``name`` and its restarts (one transaction).
+
+        Raises
+        ------
+        ValueError
+            If there is no run called ``name``.
+        """
+        name = self._check_name(name, "delete")
+        con = self._read()
+        if con is None:
+            raise self._missing(name, [])
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                if con.execute("SELECT 1 FROM runs WHERE name=?", (name,)).fetchone() is None:
+                    names = [r[0] for r in con.execute("SELECT name FROM runs")]
+                    raise self._missing(name, names)
+                con.execute("DELETE FROM restarts WHERE run=?", (name,))
+                con.execute("DELETE FROM runs WHERE name=?", (name,))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise _corrupt(self.path, exc) from None
+        finally:
+            con.close()
+
+    def _check_name(self, name: Any, method: str) -> str:
+        if not isinstance(name, str):
+            raise TypeError(
+                f"The 'name' parameter of Store.{method}() must be a str. "
+                f"Got {type(name).__name__} instead."
+            )
+        return name
+
+    def _missing(self, name: str, names: list[str]) -> ValueError:
+        return ValueError(
+            f"The store {self.path!r} has no run named {name!r}. Stored runs: {names[:20]}."
+        )
