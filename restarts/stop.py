@@ -23,6 +23,10 @@ __all__ = [
     "TimeLimit",
     "Target",
     "NoImprovement",
+    "Discoveries",
+    "MissingMass",
+    "Bayesian",
+    "OptimaTracker",
     "as_rules",
 ]
 
@@ -62,6 +66,25 @@ class RunState:
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
+
+    def optima(self, ftol: float | None = None, xtol: float | None = None,
+               canonical: Any = None) -> OptimaTracker:
+        """Distinct optima of the prefix, updated incrementally (O(new restarts) per call).
+
+        ``ftol``/``xtol``/``canonical`` default to the attributes of the same name when
+        the driver set them, else to :func:`~restarts.multistart`'s defaults.
+        """
+        ftol = getattr(self, "ftol", None) if ftol is None else ftol
+        xtol = getattr(self, "xtol", None) if xtol is None else xtol
+        canonical = getattr(self, "canonical", None) if canonical is None else canonical
+        key = (1e-6 if ftol is None else float(ftol), 1e-4 if xtol is None else float(xtol),
+               id(canonical))
+        trackers = self.__dict__.setdefault("_optima", {})
+        tracker = trackers.get(key)
+        if tracker is None:
+            tracker = trackers[key] = OptimaTracker(key[0], key[1], canonical)
+        tracker.update(self.restarts)
+        return tracker
 
     def add(self, restart: Any, improve_tol: float = 0.0) -> None:
         self.restarts.append(restart)
@@ -192,6 +215,197 @@ class NoImprovement(StopRule):
                 self._since += 1
         self._seen = state.n_done
         return self._since >= self.restarts
+
+
+class OptimaTracker:
+    """Distinct optima of an ordered prefix of restarts, grown one restart at a time.
+
+    A new restart joins the first known optimum with ``|Δfun| <= ftol`` and
+    ``‖Δkey‖ <= xtol`` (key = ``canonical(x)`` or ``x``), else founds a new one — the
+    rule of :func:`restarts._solutions.assign_basins`, applied in arrival order
+    rather than best first, so ids here are arrival order (counts agree but for
+    chains of optima closer than the tolerances). Candidates are found by bisection
+    on ``fun``, so an update costs about ``O(log m)`` per new restart.
+
+    Attributes
+    ----------
+    n : int
+        Successful restarts seen.
+    counts : list of int
+        Restarts per optimum, by optimum id.
+    singletons : int
+        Optima reached exactly once.
+    best : int or None
+        Id of the optimum with the lowest ``fun``.
+    """
+
+    def __init__(self, ftol: float, xtol: float, canonical: Any = None) -> None:
+        self.ftol, self.xtol, self.canonical = ftol, xtol, canonical
+        self.n = 0
+        self.counts: list[int] = []
+        self.singletons = 0
+        self.best: int | None = None
+        self._seen = 0
+        self._funs: list[float] = []  # representative values, sorted
+        self._ids: list[int] = []  # optimum id at each sorted position
+        self._keys: list[Any] = []  # by optimum id
+
+    @property
+    def distinct(self) -> int:
+        return len(self.counts)
+
+    def update(self, restarts: Sequence[Any]) -> None:
+        import bisect
+
+        import numpy as np
+
+        from ._solutions import optimum_key
+
+        for r in restarts[self._seen:]:
+            if r.error is not None or r.result is None:
+                continue
+            f = float(r.result.fun)
+            key = optimum_key(r.result.x, self.canonical)
+            found = -1
+            for pos in range(bisect.bisect_left(self._funs, f - self.ftol), len(self._funs)):
+                if self._funs[pos] > f + self.ftol:
+                    break
+                other = self._keys[self._ids[pos]]
+                if key is None or other is None or other.shape != key.shape:
+                    same = key is None and other is None
+                else:
+                    same = float(np.linalg.norm(key - other)) <= self.xtol
+                if same:
+                    found = self._ids[pos]
+                    break
+            if found < 0:
+                found = len(self.counts)
+                pos = bisect.bisect_right(self._funs, f)
+                self._funs.insert(pos, f)
+                self._ids.insert(pos, found)
+                self._keys.append(key)
+                self.counts.append(0)
+            self.counts[found] += 1
+            if self.counts[found] == 1:
+                self.singletons += 1
+            elif self.counts[found] == 2:
+                self.singletons -= 1
+            self.n += 1
+            if self._ids[0] != self.best:
+                self.best = self._ids[0]
+        self._seen = len(restarts)
+
+
+class Discoveries(StopRule):
+    """Stop once the best optimum so far has been reached ``k`` times.
+
+    optimagic's multistart rule: when the best value keeps coming back, more
+    restarts are unlikely to beat it. Two restarts reach the same optimum under
+    :func:`~restarts.multistart`'s ``ftol``/``xtol`` rule.
+
+    Parameters
+    ----------
+    k : int >= 1
+    ftol, xtol : float, optional
+        Tolerances deciding that two optima are the same (default: the run's, else
+        ``1e-6`` and ``1e-4``).
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> rs.stop.Discoveries(3).k
+    3
+    """
+
+    def __init__(self, k: int, ftol: float | None = None, xtol: float | None = None) -> None:
+        self.k = check_int(k, "k", "Discoveries()", low=1)
+        self.ftol = check_real(ftol, "ftol", "Discoveries()", low=0, allow_none=True)
+        self.xtol = check_real(xtol, "xtol", "Discoveries()", low=0, allow_none=True)
+
+    def __call__(self, state: RunState) -> bool:
+        t = state.optima(self.ftol, self.xtol)
+        return t.best is not None and t.counts[t.best] >= self.k
+
+
+class MissingMass(StopRule):
+    """Stop when, with confidence ``1 - delta``, an unseen basin has share ``<= mass``.
+
+    Dick, Wong & Dann ("How many random restarts are enough?", 2014): the Good–Turing
+    estimate of the probability that one more restart finds a new optimum is the
+    fraction of restarts whose optimum was seen exactly once; McAllester & Schapire's
+    bound adds ``(2 sqrt(2) + sqrt(3)) sqrt(log(3 / delta) / n)``. The rule fires when
+    that upper bound is ``<= mass``. See :func:`restarts.analysis.missing_mass`.
+
+    Parameters
+    ----------
+    mass : float in (0, 1], default=0.1
+    delta : float in (0, 1), default=0.05
+    ftol, xtol : float, optional
+        As in :class:`Discoveries`.
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> rule = rs.stop.MissingMass(0.2, delta=0.1)
+    >>> rule.mass, rule.delta
+    (0.2, 0.1)
+    """
+
+    def __init__(self, mass: float = 0.1, delta: float = 0.05, ftol: float | None = None,
+                 xtol: float | None = None) -> None:
+        owner = "MissingMass()"
+        self.mass = check_real(mass, "mass", owner, low=0, high=1, strict_low=True)
+        self.delta = check_real(delta, "delta", owner, low=0, high=1, strict_low=True)
+        if self.delta >= 1:
+            raise ValueError(f"The 'delta' parameter of {owner} must be a number in (0, 1). "
+                             f"Got {delta!r} instead.")
+        self.ftol = check_real(ftol, "ftol", owner, low=0, allow_none=True)
+        self.xtol = check_real(xtol, "xtol", owner, low=0, allow_none=True)
+
+    def __call__(self, state: RunState) -> bool:
+        from .analysis import good_turing_bound
+
+        t = state.optima(self.ftol, self.xtol)
+        return t.n > 0 and good_turing_bound(t.n, t.singletons, self.delta)[1] <= self.mass
+
+
+class Bayesian(StopRule):
+    """Stop when the expected number of optima not yet seen is below ``unseen``.
+
+    Boender & Rinnooy Kan (1987): after ``n`` successful restarts with ``w`` distinct
+    optima, the posterior expected number of optima is ``w (n-1) / (n-w-2)``; with
+    the default ``unseen=0.5`` the rule stops when that estimate rounds to ``w``.
+    See :func:`restarts.analysis.estimate_optima`.
+
+    Parameters
+    ----------
+    unseen : float > 0, default=0.5
+    min_restarts : int >= 1, default=1
+        Never stop before this many successful restarts.
+    ftol, xtol : float, optional
+        As in :class:`Discoveries`.
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> rs.stop.Bayesian().unseen
+    0.5
+    """
+
+    def __init__(self, unseen: float = 0.5, min_restarts: int = 1, ftol: float | None = None,
+                 xtol: float | None = None) -> None:
+        owner = "Bayesian()"
+        self.unseen = check_real(unseen, "unseen", owner, low=0, strict_low=True)
+        self.min_restarts = check_int(min_restarts, "min_restarts", owner, low=1)
+        self.ftol = check_real(ftol, "ftol", owner, low=0, allow_none=True)
+        self.xtol = check_real(xtol, "xtol", owner, low=0, allow_none=True)
+
+    def __call__(self, state: RunState) -> bool:
+        t = state.optima(self.ftol, self.xtol)
+        n, w = t.n, t.distinct
+        if n < self.min_restarts or w == 0 or n - w - 2 <= 0:
+            return False
+        return w * (w + 1) / (n - w - 2) < self.unseen
 
 
 def as_rules(stop: Any, owner: str = "multistart()") -> list[StopRule]:
