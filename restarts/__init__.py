@@ -31,6 +31,25 @@ from ._result import AllRestartsFailedError, LocalResult, MultistartResult
 # Keeping runs: a SQLite file of runs (resume, load, delete)
 from .store import Store
 
+# Reading runs: analysis (pandas only) and plot (matplotlib, an optional extra) load
+# on first use, so ``import restarts`` never imports matplotlib.
+_LAZY = {"analysis", "plot"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'restarts' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY)
+
+
 try:
     __version__ = version("restarts")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
@@ -54,4 +73,7 @@ __all__ = [
     # test problems
     "problems",
     "Problem",
+    # reading runs (loaded lazily)
+    "analysis",
+    "plot",
 ]
