@@ -1,0 +1,337 @@
+"""MLP solver: gradients, symmetry breaking, XOR, scikit-learn agreement, batching, input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit, logsumexp
+
+import restarts as rs
+from restarts.solvers import MLP
+
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_Y = np.array([0.0, 1.0, 1.0, 0.0])
+
+
+# -- an independent reference: a plain loop over layers, scipy for the special functions
+def reference_layers(x, sizes):
+    out, k = [], 0
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        w = x[k : k + a * b].reshape(a, b)
+        k += a * b
+        out.append((w, x[k : k + b]))
+        k += b
+    assert k == x.size
+    return out
+
+
+REFERENCE_ACT = {
+    "tanh": np.tanh,
+    "relu": lambda z: np.where(z > 0, z, 0.0),
+    "sigmoid": expit,
+    "identity": lambda z: z,
+}
+
+
+def reference_loss(x, X, y, sizes, activation, loss, alpha=0.0):
+    layers = reference_layers(x, sizes)
+    h = X
+    for w, b in layers[:-1]:
+        h = REFERENCE_ACT[activation](h @ w + b)
+    z = h @ layers[-1][0] + layers[-1][1]
+    if loss == "cross_entropy":
+        value = np.mean(logsumexp(z, axis=1) - z[np.arange(len(y)), y])
+    else:
+        value = np.mean((z - y.reshape(len(y), -1)) ** 2)
+    return value + 0.5 * alpha * sum(np.sum(w**2) for w, _ in layers)
+
+
+def small_problem(loss, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(7, 3))
+    y = rng.integers(0, 3, size=7) if loss == "cross_entropy" else rng.normal(size=(7, 2))
+    if loss == "cross_entropy":
+        y[:3] = [0, 1, 2]  # every class present
+    return X, y
+
+
+# -- gradients ---------------------------------------------------------------------------
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "identity"])
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_gradient_matches_central_differences(activation, loss, alpha):
+    X, y = small_problem(loss)
+    mlp = MLP(X, y, hidden=(5, 4), activation=activation, loss=loss, alpha=alpha)
+    x = np.random.default_rng(1).normal(size=mlp.n_params)
+    f, g = mlp.loss_grad(x)
+    ref = reference_loss(x, X, y, mlp.sizes, activation, loss, alpha)
+    assert f == pytest.approx(ref, rel=1e-12)
+    eps = 1e-6
+    fd = np.empty_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = eps
+        fd[i] = (reference_loss(x + e, X, y, mlp.sizes, activation, loss, alpha)
+                 - reference_loss(x - e, X, y, mlp.sizes, activation, loss, alpha)) / (2 * eps)
+    assert np.linalg.norm(g - fd) <= 1e-5 * np.linalg.norm(fd)
+    np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-7 * np.abs(fd).max())
+
+
+def test_gradient_of_linear_model():
+    X, y = small_problem("cross_entropy")
+    mlp = MLP(X, y, hidden=())
+    x = np.random.default_rng(2).normal(size=mlp.n_params)
+    f, g = mlp.loss_grad(x)
+    fd = np.array([(mlp.loss_grad(x + e)[0] - mlp.loss_grad(x - e)[0]) / 2e-6
+                   for e in 1e-6 * np.eye(x.size)])
+    assert f == pytest.approx(reference_loss(x, X, y, mlp.sizes, "tanh", "cross_entropy"))
+    np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-9)
+
+
+# -- symmetry ----------------------------------------------------------------------------
+def blobs(seed=0, n=60):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    return X, y
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+@pytest.mark.parametrize(
+    ("init", "init_params", "bias_init"),
+    [("zeros", None, 0.0), ("constant", {"value": 0.3}, 0.1)],
+)
+def test_symmetric_init_keeps_one_unit_per_layer(activation, init, init_params, bias_init):
+    X, y = blobs()
+    mlp = MLP(X, y, hidden=(6, 5), activation=activation, init=init, init_params=init_params,
+              bias_init=bias_init, lr=0.05, epochs=60, batch_size=16)
+    start = mlp.solve_batch(None, [np.random.default_rng(0)])[0]
+    r = mlp(None, np.random.default_rng(0))
+    assert r.extra["distinct_units"] == (1, 1)
+    assert rs.symmetry(r.x, mlp.sizes) == (1, 1)
+    assert rs.symmetry(mlp.unflatten(r.x)) == (1, 1)
+    assert r.x.tolist() == start.x.tolist()  # reproducible
+    if init == "constant" and activation != "relu":
+        # the weights did move: the units stayed equal, not frozen
+        assert not np.allclose(r.x[: 4 * 6], 0.3)
+
+
+@pytest.mark.parametrize("init", ["he_normal", "xavier_uniform", "orthogonal", "lecun_normal"])
+def test_random_init_keeps_all_units_distinct(init):
+    X, y = blobs()
+    mlp = MLP(X, y, hidden=(6, 5), init=init, lr=0.05, epochs=60, batch_size=16)
+    r = mlp(None, np.random.default_rng(1))
+    assert r.extra["distinct_units"] == (6, 5)
+
+
+def test_symmetry_counts_near_duplicates():
+    w1 = np.array([[1.0, 1.0 + 1e-12, 2.0, 1.0], [0.5, 0.5, 0.5, 0.5]])
+    b1 = np.array([0.0, 0.0, 0.0, 1e-3])
+    layers = [(w1, b1), (np.ones((4, 1)), np.zeros(1))]
+    assert rs.symmetry(layers) == (3,)  # units 0 and 1 equal; unit 3 differs by its bias
+    assert rs.symmetry(layers, tol=1e-2) == (2,)
+    with pytest.raises(ValueError, match="'params' parameter of symmetry"):
+        rs.symmetry(np.zeros(5), (2, 4, 1))
+    with pytest.raises(TypeError, match="'params' parameter of symmetry"):
+        rs.symmetry(np.zeros(17))
+
+
+def test_canonical_is_invariant_to_hidden_permutations():
+    X, y = blobs()
+    mlp = MLP(X, y, hidden=(6, 5))
+    x = mlp(None, np.random.default_rng(2)).x
+    (w1, b1), (w2, b2), (w3, b3) = [(w.copy(), b.copy()) for w, b in mlp.unflatten(x)]
+    p, q = np.random.default_rng(3).permutation(6), np.random.default_rng(4).permutation(5)
+    permuted = [(w1[:, p], b1[p]), (w2[p][:, q], b2[q]), (w3[q], b3)]
+    xp = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in permuted])
+    assert not np.array_equal(xp, x)
+    assert mlp.loss_grad(xp)[0] == pytest.approx(mlp.loss_grad(x)[0], rel=1e-12)
+    np.testing.assert_array_equal(mlp.canonical(xp), mlp.canonical(x))
+    assert mlp.loss_grad(mlp.canonical(x))[0] == pytest.approx(mlp.loss_grad(x)[0], rel=1e-12)
+
+
+# -- XOR: symmetry breaking decides success ----------------------------------------------
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_xor_needs_random_init(activation):
+    rngs = [np.random.default_rng(s) for s in range(100)]
+    common = dict(hidden=(2,), activation=activation, loss="mse", lr=0.05, epochs=1000)
+    zero = MLP(XOR_X, XOR_Y, init="zeros", **common).solve_batch(None, rngs)
+    assert min(r.fun for r in zero) > 0.2  # stuck at predicting the mean: loss 0.25
+    assert {r.extra["distinct_units"] for r in zero} == {(1,)}
+    rngs = [np.random.default_rng(s) for s in range(100)]
+    xavier = MLP(XOR_X, XOR_Y, init="xavier_normal", **common).solve_batch(None, rngs)
+    solved = sum(r.fun < 0.01 for r in xavier)
+    assert solved >= 70  # ~85 expected; the rest sit in XOR's known local minima
+
+
+# -- agreement with scikit-learn ------------------------------------------------------------
+def test_digits_accuracy_matches_sklearn():
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X / 16, y, test_size=0.25,
+                                                        random_state=0, stratify=y)
+    epochs, seeds = 30, range(3)
+    ours = MLP(X_train, y_train, hidden=(64,), activation="relu", init="xavier_uniform",
+               optimizer="adam", lr=1e-3, epochs=epochs, batch_size=200)
+    results = ours.solve_batch(None, [np.random.default_rng(s) for s in seeds])
+    acc_ours = np.mean([np.mean(ours.predict(r.x, X_test) == y_test) for r in results])
+    acc_sk = []
+    for s in seeds:
+        clf = MLPClassifier(hidden_layer_sizes=(64,), activation="relu", solver="adam",
+                            learning_rate_init=1e-3, max_iter=epochs, batch_size=200,
+                            alpha=0.0, n_iter_no_change=epochs + 1, tol=0.0, random_state=s)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X_train, y_train)
+        acc_sk.append(clf.score(X_test, y_test))
+    assert acc_ours > 0.9
+    assert abs(acc_ours - np.mean(acc_sk)) <= 0.02
+    # final training losses of the same model family are close too
+    assert np.mean([r.fun for r in results]) == pytest.approx(clf.loss_, rel=0.5)
+
+
+# -- batching ------------------------------------------------------------------------------
+CONFIGS = [
+    dict(loss="cross_entropy", optimizer="adam", batch_size=None),
+    dict(loss="cross_entropy", optimizer="sgd", batch_size=16, activation="relu"),
+    dict(loss="mse", optimizer="momentum", batch_size=7, activation="sigmoid", alpha=0.01),
+    dict(loss="mse", optimizer="adam", batch_size=16, hidden=(5, 3), activation="identity"),
+    dict(loss="cross_entropy", optimizer="adam", batch_size=16, shuffle=False),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_solve_batch_equals_single_runs(config):
+    X, y = blobs(n=50)
+    if config["loss"] == "mse":
+        y = np.column_stack([X[:, 0] * X[:, 1], X[:, 2]])
+    config = {"hidden": (6,), "lr": 0.02, "epochs": 25, **config}
+    mlp = MLP(X, y, **config)
+    given = np.random.default_rng(9).normal(scale=0.3, size=mlp.n_params)
+    starts = [None, given, None, None, given]
+    seeds = [10, 11, 12, 13, 14]
+    batch = mlp.solve_batch(starts, [np.random.default_rng(s) for s in seeds])
+    assert len(batch) == 5
+    for start, seed, b in zip(starts, seeds, batch):
+        single = mlp(start, np.random.default_rng(seed))
+        np.testing.assert_allclose(b.x, single.x, rtol=1e-10, atol=1e-12)
+        assert b.fun == pytest.approx(single.fun, rel=1e-10)
+        np.testing.assert_allclose(b.extra["loss_curve"], single.extra["loss_curve"], rtol=1e-10)
+        assert b.extra["distinct_units"] == single.extra["distinct_units"]
+        assert (b.nit, b.nfev) == (single.nit, single.nfev)
+    # restarts differ from each other (their rngs do), and a given start is honoured
+    assert batch[0].fun != batch[2].fun
+    if config["batch_size"] is None or config.get("shuffle") is False:
+        assert batch[1].x.tolist() == batch[4].x.tolist()  # nothing random left
+    else:
+        assert batch[1].x.tolist() != batch[4].x.tolist()  # own shuffles
+
+
+def test_result_contents():
+    X, y = blobs()
+    mlp = MLP(X, y, hidden=(6,), lr=0.05, epochs=40, batch_size=20)
+    r = mlp(None, np.random.default_rng(0))
+    assert r.x.shape == (mlp.n_params,) and mlp.sizes == (4, 6, 3)
+    assert r.success and r.nit == 40 and r.nfev == 40 * 3
+    curve = r.extra["loss_curve"]
+    assert len(curve) == 40 and curve[-1] < curve[0]
+    assert r.fun == pytest.approx(mlp.loss_grad(r.x)[0], rel=1e-12)
+    assert r.extra["train_accuracy"] == np.mean(mlp.predict(r.x, X) == y)
+    # labels need not be 0..k-1
+    labelled = MLP(X, np.array([-5, 2, 7])[y], hidden=(6,), lr=0.05, epochs=40, batch_size=20)
+    r2 = labelled(None, np.random.default_rng(0))
+    assert r2.x.tolist() == r.x.tolist()
+    assert set(labelled.predict(r2.x, X)) <= {-5, 2, 7}
+
+
+def test_divergence_is_reported_not_raised():
+    X, y = blobs()
+    r = MLP(X, y * 1e3, loss="mse", optimizer="sgd", lr=10.0, epochs=200)(
+        None, np.random.default_rng(0))
+    assert not r.success and not np.isfinite(r.fun) and "lr" in r.message
+
+
+# -- through the driver --------------------------------------------------------------------
+def test_multistart_batching_and_jobs_do_not_change_the_table():
+    X, y = blobs()
+    mlp = MLP(X, y, hidden=(4,), lr=0.05, epochs=30, batch_size=16)
+    cols = ["restart", "fun", "success", "nit", "nfev", "basin"]
+    one = rs.multistart(mlp, 6, rng=0, batch_size=1).table[cols]
+    batched = rs.multistart(mlp, 6, rng=0).table[cols]
+    threads = rs.multistart(mlp, 6, rng=0, n_jobs=2, backend="threading", batch_size=3)
+    pd.testing.assert_frame_equal(one, batched)
+    pd.testing.assert_frame_equal(one, threads.table[cols])
+    assert threads.table["fun"].nunique() == 6
+
+
+def test_multistart_counts_symmetric_optima_once():
+    X, y = blobs()
+    zeros = MLP(X, y, hidden=(4,), init="zeros", lr=0.05, epochs=30)
+    res = rs.multistart(zeros, 5, rng=1)
+    assert len(res.solutions) == 1 and res.solutions["count"].iloc[0] == 5
+    assert res.best.extra["distinct_units"] == (1,)
+    # one network and its hidden-unit permutation are one solution
+    net = MLP(X, y, hidden=(4,), lr=0.05, epochs=30)
+    x = net(None, np.random.default_rng(0)).x
+    (w1, b1), (w2, b2) = net.unflatten(x)
+    p = [2, 0, 3, 1]
+    xp = np.concatenate([w1[:, p].ravel(), b1[p], w2[p].ravel(), b2])
+    frozen = MLP(X, y, hidden=(4,), optimizer="sgd", lr=1e-300, epochs=1)
+    res = rs.multistart(frozen, 2, starts=np.stack([x, xp]), rng=0)
+    assert len(res.solutions) == 1
+
+
+# -- bad input -----------------------------------------------------------------------------
+GOOD = dict(X=np.zeros((4, 2)), y=[0, 1, 1, 0])
+
+
+@pytest.mark.parametrize(
+    ("change", "exc", "name"),
+    [
+        (dict(X=np.zeros(4)), ValueError, "X"),
+        (dict(X=[["a", "b"]] * 4), TypeError, "X"),
+        (dict(X=None), TypeError, "X"),
+        (dict(X=np.array([[0.0, np.nan]] * 4)), ValueError, "X"),
+        (dict(X=np.array([[0.0, np.inf]] * 4)), ValueError, "X"),
+        (dict(y=[0, 1, 1]), ValueError, "y"),
+        (dict(y=["a", "b", "a", "b"]), TypeError, "y"),
+        (dict(y=[0.5, 1, 1, 0]), ValueError, "y"),
+        (dict(y=[1, 1, 1, 1]), ValueError, "y"),
+        (dict(y=np.zeros((4, 2), dtype=int)), ValueError, "y"),
+        (dict(y=[0.0, np.nan, 1, 0], loss="mse"), ValueError, "y"),
+        (dict(activation="softplus"), ValueError, "activation"),
+        (dict(loss="hinge"), ValueError, "loss"),
+        (dict(optimizer="rmsprop"), ValueError, "optimizer"),
+        (dict(init="glorot"), ValueError, "init"),
+        (dict(init=3), TypeError, "init"),
+        (dict(init="constant", init_params={"gain": 2}), TypeError, "init_params"),
+        (dict(bias_init="he_normal"), ValueError, "bias_init"),
+        (dict(lr=0.0), ValueError, "lr"),
+        (dict(lr=-1e-3), ValueError, "lr"),
+        (dict(lr="fast"), TypeError, "lr"),
+        (dict(epochs=0), ValueError, "epochs"),
+        (dict(epochs=2.5), TypeError, "epochs"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(hidden=(4, 0)), ValueError, "hidden"),
+        (dict(hidden="32"), TypeError, "hidden"),
+        (dict(alpha=-1.0), ValueError, "alpha"),
+    ],
+)
+def test_bad_input_names_the_argument(change, exc, name):
+    with pytest.raises(exc, match=rf"'{name}' parameter of MLP\(\)"):
+        MLP(**{**GOOD, **change})
+
+
+def test_bad_start():
+    mlp = MLP(**GOOD, hidden=(3,))
+    with pytest.raises(ValueError, match="'start' parameter.*17 parameters"):
+        mlp(np.zeros(5), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="'start' parameter"):
+        mlp(np.full(17, np.nan), np.random.default_rng(0))
