@@ -429,9 +429,11 @@ def _costs(table: Any, measure: str, owner: str) -> pd.DataFrame:
     keys = [c for c in _INSTANCE if c in t.columns]
     cost = pd.to_numeric(t[measure], errors="coerce").astype(float)
     solved = t["success"].fillna(False).astype(bool).to_numpy()
-    if "nfev_to_success" in t.columns and measure == "nfev":
-        # The evaluations spent when the target was first reached, if compare traced it.
-        cost = pd.to_numeric(t["nfev_to_success"], errors="coerce").astype(float).fillna(cost)
+    if "best_so_far_at" in t.columns and measure == "nfev":
+        # A successful run solved the instance when its final best was first reached
+        # (rs.compare records that evaluation), not when its budget ran out.
+        at = pd.to_numeric(t["best_so_far_at"], errors="coerce").astype(float)
+        cost = at.where(at > 0).fillna(cost)
     cost = cost.where(solved & np.isfinite(cost), np.inf)
     frame = t[keys + ["method"]].assign(_cost=cost.to_numpy())
     wide = frame.pivot_table(index=keys, columns="method", values="_cost", aggfunc="min",
@@ -455,7 +457,9 @@ def performance_profile(
     table : pandas.DataFrame
         Columns ``problem``, ``method``, ``success``, ``measure`` (and ``repeat``).
     measure : str, default="nfev"
-        The cost column (``"nfev"``, ``"time_s"``, ...).
+        The cost column (``"nfev"``, ``"time_s"``, ...). For ``"nfev"``, a table with
+        ``best_so_far_at`` (from :func:`restarts.compare`) uses the evaluation at which
+        the successful best was first reached.
     taus : sequence of float >= 1, optional
         Where to evaluate; default every observed finite ratio (and 1).
 
