@@ -1,0 +1,155 @@
+"""The documentation cannot rot: it builds strictly and every code in it runs.
+
+* ``mkdocs build --strict`` (warnings are errors: broken links, missing pages,
+  docstrings mkdocstrings cannot parse);
+* every ```` ```python ```` block of ``docs/*.md`` and ``README.md`` is executed, the
+  blocks of one page in order in one namespace, in a fresh temporary directory. A block
+  directly followed by a ```` ```text ```` block must print exactly that text (the
+  "real output" shown in the docs). A block preceded by ``<!-- no-run -->`` is not run
+  (only for things that need outside resources, such as a cluster address);
+* the numpydoc ``Examples`` sections of every module of the package run as doctests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import doctest
+import importlib
+import io
+import os
+import pkgutil
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+import restarts  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.md")) + [ROOT / "README.md"]
+NO_RUN = "<!-- no-run -->"
+
+_FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+
+
+def code_blocks(text: str) -> list[tuple[str, str, str | None, int]]:
+    """``(kind, code, expected_output, line)`` for every runnable python block.
+
+    ``kind`` is ``"run"`` or ``"skip"`` (preceded by ``<!-- no-run -->``);
+    ``expected_output`` is the body of a ```` ```text ```` block that follows the python
+    block with only blank lines in between, else ``None``.
+    """
+    fences = list(_FENCE.finditer(text))
+    out = []
+    for i, m in enumerate(fences):
+        if m.group(1) != "python":
+            continue
+        before = text[: m.start()].rstrip()
+        kind = "skip" if before.endswith(NO_RUN) else "run"
+        expected = None
+        if i + 1 < len(fences):
+            nxt = fences[i + 1]
+            if nxt.group(1) == "text" and not text[m.end() : nxt.start()].strip():
+                expected = nxt.group(2)
+        out.append((kind, m.group(2), expected, text[: m.start()].count("\n") + 1))
+    return out
+
+
+def _normalise(s: str) -> str:
+    return "\n".join(line.rstrip() for line in s.strip("\n").splitlines())
+
+
+def test_code_blocks_parser():
+    # The parser itself can fail: a block, its output, a skipped one, another language.
+    text = (
+        "# t\n```python\nprint(1)\n```\n\n```text\n1\n```\n"
+        "<!-- no-run -->\n```python\nx = 2\n```\n```bash\nls\n```\n"
+    )
+    blocks = code_blocks(text)
+    assert [(k, c, e) for k, c, e, _ in blocks] == [
+        ("run", "print(1)\n", "1\n"),
+        ("skip", "x = 2\n", None),
+    ]
+
+
+@pytest.mark.timeout(120)
+def test_mkdocs_build_strict(tmp_path):
+    mkdocs = shutil.which("mkdocs")
+    cmd = [mkdocs] if mkdocs else [sys.executable, "-m", "mkdocs"]
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [*cmd, "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=110,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "site" / "index.html").is_file()
+    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    # mkdocstrings rendered the docstrings, not just the headings.
+    assert "Run a local solver from many starts" in api
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_page_code_runs(page, tmp_path, monkeypatch):
+    blocks = code_blocks(page.read_text())
+    if page.name in {"index.md", "getting-started.md", "README.md"}:
+        assert blocks, f"{page.name} should show runnable code"
+    monkeypatch.chdir(tmp_path)  # blocks may write stores and figures
+    namespace: dict = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
+    for kind, code, expected, line in blocks:
+        if kind == "skip":
+            continue
+        buf = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(buf):
+                exec(compile(code, f"{page.name}:{line}", "exec"), namespace)
+        except Exception as exc:  # the block and its page in the message
+            raise AssertionError(f"{page.name}, block at line {line} failed:\n{code}") from exc
+        if expected is not None:
+            assert _normalise(buf.getvalue()) == _normalise(expected), (
+                f"{page.name}, block at line {line} printed\n{buf.getvalue()}\n"
+                f"but the page shows\n{expected}"
+            )
+
+
+def test_no_run_is_rare():
+    # Skipping is for outside resources only; most blocks run.
+    kinds = [k for p in PAGES for k, *_ in code_blocks(p.read_text())]
+    assert kinds.count("run") >= 10
+    assert kinds.count("skip") <= 3
+
+
+def _modules() -> list[str]:
+    names = [restarts.__name__]
+    for info in pkgutil.walk_packages(restarts.__path__, prefix="restarts."):
+        names.append(info.name)
+    return sorted(names)
+
+
+MODULES = _modules()
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    runner = doctest.DocTestRunner(optionflags=flags)
+    report = io.StringIO()
+    for test in finder.find(module, name, globs={}):
+        runner.run(test, out=report.write)
+    assert runner.failures == 0, report.getvalue()
+
+
+def test_public_functions_have_examples():
+    # Every public callable exported at the top level shows a runnable example.
+    for name in ("multistart", "symmetry"):
+        doc = getattr(restarts, name).__doc__ or ""
+        assert "Examples" in doc and ">>>" in doc, name
