@@ -3,8 +3,9 @@
 Each solver module adds its public class here.
 """
 
+from .gmm import GaussianMixture
+from .kmeans import KMeans
 from .minimize import Minimize
 from .mlp import MLP
-from .kmeans import KMeans
 
-__all__ = ["Minimize", "MLP", "KMeans"]
+__all__ = ["Minimize", "MLP", "KMeans", "GaussianMixture"]

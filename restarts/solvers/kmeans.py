@@ -175,7 +175,7 @@ default="k-means++"
         step = max(1, _MAX_BYTES // (8 * self.n_samples * (2 + int(np.log(self.n_clusters)))))
         for g in range(0, len(seeded), step):
             group = seeded[g : g + step]
-            C0[group] = self._kmeanspp([rngs[r] for r in group])
+            C0[group] = self._X[self._kmeanspp([rngs[r] for r in group])]
         return [self._result(*out) for out in self._lloyd(C0)]
 
     def canonical(self, x: Any) -> np.ndarray:
@@ -252,7 +252,7 @@ default="k-means++"
         return labels
 
     def _kmeanspp(self, rngs: list[np.random.Generator]) -> np.ndarray:
-        """Greedy k-means++ seeding of len(rngs) restarts at once; centres (R, k, d).
+        """Greedy k-means++ seeding of len(rngs) restarts at once; sample indices (R, k).
 
         Every per-restart quantity is computed with the same operations whatever R
         (GEMM column blocks, fixed row chunks, contiguous row sums), so seeding a
@@ -295,7 +295,7 @@ default="k-means++"
             ids[:, c] = cand[arange_r, best]
             np.maximum(dist[arange_r, best], 0.0, out=closest)
             np.cumsum(closest, axis=1, out=cum)
-        return X[ids]
+        return ids
 
     def _relocate(self, r_labels: np.ndarray, old: np.ndarray, sums: np.ndarray,
                   counts: np.ndarray) -> None:

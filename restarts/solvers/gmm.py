@@ -1,0 +1,399 @@
+"""Gaussian mixtures fitted by expectation-maximisation, as a local solver.
+
+Dempster, Laird & Rubin (1977), "Maximum likelihood from incomplete data via the EM
+algorithm". The parametrisation (Cholesky factors of the precisions, the
+``reg_covar`` ridge, the initialisations) follows scikit-learn's
+``sklearn.mixture.GaussianMixture`` so that both reach the same optimum from the
+same start.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._result import LocalResult
+from .._validation import check_array, check_choice, check_int, check_real
+from ._base import Solver
+
+__all__ = ["GaussianMixture"]
+
+_OWNER = "GaussianMixture()"
+_COV_TYPES = ("full", "tied", "diag", "spherical")
+_INITS = ("kmeans", "k-means++", "random")
+_ADVICE = "Try a larger reg_covar, fewer n_components, or scaling the data."
+_EPS10 = 10 * np.finfo(float).eps
+
+
+class GaussianMixture(Solver):
+    """A Gaussian mixture model fitted by EM, restartable.
+
+    Each call runs EM from an initialisation drawn with the restart's generator and
+    returns the negative mean log-likelihood per sample as ``fun``.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+        The data, numeric and finite, with ``n_samples >= max(2, n_components)``.
+    n_components : int
+        Number of mixture components.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        One full covariance per component, one full covariance shared by all,
+        one diagonal per component, or one variance per component.
+    max_iter : int, default=100
+        Maximum number of EM iterations.
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood changes by less than ``tol``.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance, so that it stays positive
+        definite.
+    init : {"kmeans", "k-means++", "random"}, default="kmeans"
+        Initial responsibilities: the labels of one k-means run
+        (:class:`~restarts.solvers.KMeans`, k-means++ seeding, from the restart's
+        generator), hard assignment to ``n_components`` samples chosen by k-means++
+        seeding, or uniform random responsibilities normalised per sample (as
+        scikit-learn's ``init_params``).
+    weights_init : array_like of shape (n_components,), optional
+        Fixed initial weights (overriding those estimated from ``init``).
+    means_init : array_like of shape (n_components, n_features), optional
+        Fixed initial means. A start point passed by :func:`restarts.multistart`
+        (``starts=``) is read as the initial means of that restart (or flat).
+    precisions_init : array_like, optional
+        Fixed initial precision matrices (inverse covariances): shape
+        ``(n_components, n_features, n_features)`` for "full", ``(n_features,
+        n_features)`` for "tied", ``(n_components, n_features)`` for "diag",
+        ``(n_components,)`` for "spherical".
+
+    Notes
+    -----
+    ``fun`` is ``-lower_bound``, where ``lower_bound`` is, as in scikit-learn, the
+    mean log-likelihood at the E-step of the last iteration (the parameters
+    returned come from the M-step that follows it).
+
+    The result's ``x`` is one flat vector ``(weights, means, covariances)`` with the
+    components sorted in a canonical order (lexicographic on the means), so that
+    relabelled components are the same point; :meth:`unpack` splits it,
+    :meth:`canonical` sorts any such vector. ``extra`` holds ``converged``,
+    ``n_iter`` and ``lower_bound``.
+
+    A collapsing component whose covariance is not positive definite even after
+    ``reg_covar``, or a non-finite likelihood, raises a ``ValueError`` or a
+    ``FloatingPointError`` that names the remedy (:func:`restarts.multistart`
+    records it on the restart's row); no NaN is ever returned.
+
+    There is no ``solve_batch``: EM restarts stop after different numbers of
+    iterations and each iteration is already a handful of BLAS calls on stacked
+    components (one GEMM for the Mahalanobis terms of all components), so
+    advancing restarts together saved little against its bookkeeping.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import restarts as rs
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(-3, 1, (100, 1)), rng.normal(3, 1, (100, 1))])
+    >>> gm = rs.solvers.GaussianMixture(X, 2)
+    >>> res = gm(None, np.random.default_rng(1))
+    >>> w, means, cov = gm.unpack(res.x)
+    >>> np.round(means.ravel(), 1).tolist()
+    [-2.9, 3.0]
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        n_components: int,
+        covariance_type: str = "full",
+        max_iter: int = 100,
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        init: str = "kmeans",
+        *,
+        weights_init: Any = None,
+        means_init: Any = None,
+        precisions_init: Any = None,
+    ) -> None:
+        X = check_array(X, "X", _OWNER, ndim=2, min_rows=2)
+        n, d = X.shape
+        if d < 1:
+            raise ValueError(
+                f"The 'X' parameter of {_OWNER} must have at least one feature. "
+                f"Got shape {X.shape} instead."
+            )
+        self.n_components = check_int(n_components, "n_components", _OWNER, low=1, high=n)
+        self.covariance_type = check_choice(covariance_type, "covariance_type", _OWNER,
+                                            _COV_TYPES)
+        self.max_iter = check_int(max_iter, "max_iter", _OWNER, low=1)
+        self.tol = check_real(tol, "tol", _OWNER, low=0.0)
+        self.reg_covar = check_real(reg_covar, "reg_covar", _OWNER, low=0.0)
+        self.init = check_choice(init, "init", _OWNER, _INITS)
+        self.n_samples, self.n_features = n, d
+        k = self.n_components
+        self._X = np.ascontiguousarray(X)
+        self._X2 = self._X * self._X
+        self._xsq = self._X2.sum(axis=1)
+        self._weights_init = None
+        if weights_init is not None:
+            w = check_array(weights_init, "weights_init", _OWNER, ndim=1)
+            if w.shape != (k,) or np.any(w < 0) or abs(w.sum() - 1.0) > 1e-6:
+                raise ValueError(
+                    f"The 'weights_init' parameter of {_OWNER} must be {k} non-negative "
+                    f"weights summing to 1. Got {w.tolist()!r} instead."
+                )
+            self._weights_init = w
+        self._means_init = None if means_init is None else self._check_means(means_init,
+                                                                              "means_init")
+        self._prec_chol_init = None
+        if precisions_init is not None:
+            self._prec_chol_init = self._check_precisions(precisions_init)
+        scale = float(np.max(np.abs(X)))
+        self._round = 1e-8 * (scale if scale > 0 else 1.0)
+        self._kmeans = None
+        # Block indicator: (Y*Y) @ sums adds each component's d squared terms in a GEMM.
+        self._sums = np.kron(np.eye(k), np.ones((d, 1)))
+
+    # -- public --------------------------------------------------------------
+    def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
+        """Run EM once from ``start`` (initial means) or from ``init`` with ``rng``."""
+        means0 = self._means_init if start is None else self._check_means(start, "start")
+        params = self._initial_parameters(rng, means0)
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            weights, means, covs, lower_bound, n_iter, converged = self._em(*params)
+        order = self._order(means)
+        cov_out = covs if self.covariance_type == "tied" else covs[order]
+        x = np.concatenate([weights[order], means[order].ravel(), cov_out.ravel()])
+        if not np.all(np.isfinite(x)):  # pragma: no cover - guarded by the checks in _em
+            raise FloatingPointError(f"EM produced non-finite parameters. {_ADVICE}")
+        return LocalResult(
+            x=x,
+            fun=-lower_bound,
+            success=converged,
+            nit=n_iter,
+            message="converged" if converged else
+            f"max_iter={self.max_iter} reached; try a larger max_iter or tol",
+            extra={"converged": converged, "n_iter": n_iter, "lower_bound": lower_bound},
+        )
+
+    def unpack(self, x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Split a flat parameter vector into ``(weights, means, covariances)``.
+
+        Parameters
+        ----------
+        x : array_like
+            A result's ``x``.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_components,)
+        means : ndarray of shape (n_components, n_features)
+        covariances : ndarray
+            Shape ``(n_components, n_features, n_features)`` ("full"),
+            ``(n_features, n_features)`` ("tied"), ``(n_components, n_features)``
+            ("diag") or ``(n_components,)`` ("spherical").
+        """
+        k, d = self.n_components, self.n_features
+        x = np.asarray(x, dtype=float).ravel()
+        shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d),
+                 "spherical": (k,)}[self.covariance_type]
+        if x.size != k + k * d + math.prod(shape):
+            raise ValueError(
+                f"A parameter vector of this GaussianMixture has "
+                f"{k + k * d + math.prod(shape)} entries. Got {x.size} instead."
+            )
+        return x[:k], x[k : k + k * d].reshape(k, d), x[k + k * d :].reshape(shape)
+
+    def canonical(self, x: Any) -> np.ndarray:
+        """The parameter vector with components in canonical order (flat floats)."""
+        w, means, covs = self.unpack(x)
+        order = self._order(means)
+        cov_out = covs if self.covariance_type == "tied" else covs[order]
+        return np.concatenate([w[order], means[order].ravel(), cov_out.ravel()])
+
+    # -- validation ----------------------------------------------------------
+    def _check_means(self, value: Any, name: str) -> np.ndarray:
+        k, d = self.n_components, self.n_features
+        arr = check_array(value, name, _OWNER, ndim=(1, 2))
+        if arr.ndim == 1 and arr.size == k * d:
+            arr = arr.reshape(k, d)
+        if arr.shape != (k, d):
+            raise ValueError(
+                f"The {name!r} parameter of {_OWNER} must be means of shape "
+                f"(n_components, n_features) = ({k}, {d}). Got shape {arr.shape} instead."
+            )
+        return arr
+
+    def _check_precisions(self, value: Any) -> np.ndarray:
+        k, d, ct = self.n_components, self.n_features, self.covariance_type
+        shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[ct]
+        arr = check_array(value, "precisions_init", _OWNER, ndim=len(shape))
+        if arr.shape != shape:
+            raise ValueError(
+                f"The 'precisions_init' parameter of {_OWNER} must have shape {shape} for "
+                f"covariance_type={ct!r}. Got shape {arr.shape} instead."
+            )
+        if ct in ("diag", "spherical"):
+            if np.any(arr <= 0):
+                raise ValueError(
+                    f"The 'precisions_init' parameter of {_OWNER} must be positive for "
+                    f"covariance_type={ct!r}. Got a value <= 0 instead."
+                )
+            return np.sqrt(arr)
+        mats = arr.reshape(-1, d, d)
+        if not np.allclose(mats, mats.transpose(0, 2, 1)):
+            raise ValueError(
+                f"The 'precisions_init' parameter of {_OWNER} must hold symmetric "
+                "matrices. Got a non-symmetric matrix instead."
+            )
+        try:
+            # L L^T = precision: ||(x - mu) @ L||^2 is the Mahalanobis term, as with
+            # scikit-learn's upper factor.
+            chol = np.linalg.cholesky(mats)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                f"The 'precisions_init' parameter of {_OWNER} must hold positive "
+                "definite matrices. Got a matrix that is not instead."
+            ) from None
+        return chol.reshape(arr.shape)
+
+    def _order(self, means: np.ndarray) -> np.ndarray:
+        keys = np.round(means / self._round)
+        return np.lexsort(keys.T[::-1])
+
+    # -- EM ------------------------------------------------------------------
+    def _responsibilities(self, rng: np.random.Generator) -> np.ndarray:
+        n, k = self.n_samples, self.n_components
+        if self.init == "random":
+            resp = rng.uniform(size=(n, k))
+            resp /= resp.sum(axis=1)[:, None]
+            return resp
+        from .kmeans import KMeans
+
+        if self._kmeans is None:
+            self._kmeans = KMeans(self._X, k)
+        resp = np.zeros((n, k))
+        if self.init == "k-means++":
+            ids = self._kmeans._kmeanspp([rng])[0]
+            resp[ids, np.arange(k)] = 1.0
+        else:
+            C0 = self._kmeans._X[self._kmeans._kmeanspp([rng])]
+            labels = self._kmeans._lloyd(C0)[0][1]
+            resp[np.arange(n), labels] = 1.0
+        return resp
+
+    def _initial_parameters(self, rng: np.random.Generator, means0: np.ndarray | None):
+        fixed = (self._weights_init, means0, self._prec_chol_init)
+        if any(v is None for v in fixed):
+            resp = self._responsibilities(rng)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                nk, means, covs = self._m_step_stats(resp)
+            weights = nk / self.n_samples
+        weights = weights if self._weights_init is None else self._weights_init
+        means = means if means0 is None else means0
+        if self._prec_chol_init is not None:
+            prec_chol = self._prec_chol_init
+        else:
+            prec_chol = self._precision_cholesky(covs)
+        return weights, means, prec_chol
+
+    def _m_step_stats(self, resp: np.ndarray):
+        """scikit-learn's ``_estimate_gaussian_parameters``, vectorised over components."""
+        X, ct, reg = self._X, self.covariance_type, self.reg_covar
+        nk = resp.sum(axis=0) + _EPS10
+        means = (resp.T @ X) / nk[:, None]
+        d = X.shape[1]
+        if ct == "full":
+            diff = X[None, :, :] - means[:, None, :]  # (k, n, d)
+            covs = np.matmul((diff * resp.T[:, :, None]).transpose(0, 2, 1), diff)
+            covs /= nk[:, None, None]
+            covs[:, np.arange(d), np.arange(d)] += reg
+        elif ct == "tied":
+            covs = X.T @ X - (nk * means.T) @ means
+            covs /= nk.sum()
+            covs[np.arange(d), np.arange(d)] += reg
+        else:
+            covs = (resp.T @ self._X2) / nk[:, None] - means**2 + reg
+            if ct == "spherical":
+                covs = covs.mean(axis=1)
+        return nk, means, covs
+
+    def _precision_cholesky(self, covs: np.ndarray) -> np.ndarray:
+        ct = self.covariance_type
+        message = (
+            "Fitting the Gaussian mixture failed: a component's covariance is not "
+            "positive definite even after adding reg_covar (a component collapsed onto "
+            f"too few or duplicated samples). {_ADVICE}"
+        )
+        if ct in ("full", "tied"):
+            if not np.all(np.isfinite(covs)):
+                raise FloatingPointError(message)
+            try:
+                chol = np.linalg.cholesky(covs)
+            except np.linalg.LinAlgError:
+                raise ValueError(message) from None
+            # scikit-learn's precisions_cholesky_: inv(L).T, upper triangular
+            return np.swapaxes(np.linalg.inv(chol), -1, -2)
+        if not np.all(covs > 0) or not np.all(np.isfinite(covs)):
+            raise ValueError(message)
+        return 1.0 / np.sqrt(covs)
+
+    def _log_gauss(self, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        """Log densities (n, k) of every sample under every component."""
+        X, ct = self._X, self.covariance_type
+        n, d = X.shape
+        k = means.shape[0]
+        if ct == "full":
+            # one GEMM for all components: X @ [P_1 | ... | P_k]
+            P = prec_chol.transpose(1, 0, 2).reshape(d, k * d)
+            Y = X @ P
+            Y -= np.einsum("kd,kde->ke", means, prec_chol).reshape(1, k * d)
+            np.square(Y, out=Y)
+            maha = Y @ self._sums
+            log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+        elif ct == "tied":
+            Y = (X @ prec_chol)[:, None, :] - (means @ prec_chol)[None, :, :]
+            np.square(Y, out=Y)
+            maha = Y.reshape(n, k * d) @ self._sums
+            log_det = np.log(np.diagonal(prec_chol)).sum()
+        elif ct == "diag":
+            prec = prec_chol**2
+            maha = (np.sum(means**2 * prec, axis=1) - 2.0 * (X @ (means * prec).T)
+                    + self._X2 @ prec.T)
+            log_det = np.log(prec_chol).sum(axis=1)
+        else:
+            prec = prec_chol**2
+            maha = (np.sum(means**2, axis=1) * prec - 2.0 * (X @ means.T * prec)
+                    + np.outer(self._xsq, prec))
+            log_det = d * np.log(prec_chol)
+        return -0.5 * (d * math.log(2 * math.pi) + maha) + log_det
+
+    def _e_step(self, weights, means, prec_chol):
+        wlp = self._log_gauss(means, prec_chol)
+        wlp += np.log(weights)
+        top = wlp.max(axis=1)
+        if not np.all(np.isfinite(top)):
+            raise FloatingPointError(
+                f"The mixture's log-likelihood is not finite (a component has collapsed "
+                f"or a weight vanished). {_ADVICE}"
+            )
+        wlp -= top[:, None]
+        norm = np.log(np.exp(wlp).sum(axis=1))
+        wlp -= norm[:, None]
+        return float(np.mean(norm + top)), wlp
+
+    def _em(self, weights, means, prec_chol):
+        lower_bound = -np.inf
+        converged = False
+        covs = None
+        n_iter = 0
+        for it in range(1, self.max_iter + 1):
+            n_iter, prev = it, lower_bound
+            lower_bound, log_resp = self._e_step(weights, means, prec_chol)
+            nk, means, covs = self._m_step_stats(np.exp(log_resp))
+            weights = nk / nk.sum()
+            prec_chol = self._precision_cholesky(covs)
+            if abs(lower_bound - prev) < self.tol:
+                converged = True
+                break
+        return weights, means, covs, lower_bound, n_iter, converged
