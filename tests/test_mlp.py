@@ -19,7 +19,7 @@ XOR_Y = np.array([0.0, 1.0, 1.0, 0.0])
 # -- an independent reference: a plain loop over layers, scipy for the special functions
 def reference_layers(x, sizes):
     out, k = [], 0
-    for a, b in zip(sizes[:-1], sizes[1:]):
+    for a, b in zip(sizes[:-1], sizes[1:], strict=False):
         w = x[k : k + a * b].reshape(a, b)
         k += a * b
         out.append((w, x[k : k + b]))
@@ -177,12 +177,12 @@ def test_digits_accuracy_matches_sklearn():
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X / 16, y, test_size=0.25,
                                                         random_state=0, stratify=y)
-    epochs, seeds = 30, range(3)
+    epochs, seeds = 100, range(3)
     ours = MLP(X_train, y_train, hidden=(64,), activation="relu", init="xavier_uniform",
                optimizer="adam", lr=1e-3, epochs=epochs, batch_size=200)
     results = ours.solve_batch(None, [np.random.default_rng(s) for s in seeds])
     acc_ours = np.mean([np.mean(ours.predict(r.x, X_test) == y_test) for r in results])
-    acc_sk = []
+    acc_sk, loss_sk = [], []
     for s in seeds:
         clf = MLPClassifier(hidden_layer_sizes=(64,), activation="relu", solver="adam",
                             learning_rate_init=1e-3, max_iter=epochs, batch_size=200,
@@ -191,10 +191,12 @@ def test_digits_accuracy_matches_sklearn():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X_train, y_train)
         acc_sk.append(clf.score(X_test, y_test))
-    assert acc_ours > 0.9
+        loss_sk.append(clf.loss_)
+    assert acc_ours > 0.95
     assert abs(acc_ours - np.mean(acc_sk)) <= 0.02
-    # final training losses of the same model family are close too
-    assert np.mean([r.fun for r in results]) == pytest.approx(clf.loss_, rel=0.5)
+    # sklearn's loss_ is the last epoch's mean mini-batch loss, like our loss curve's end
+    last = np.mean([r.extra["loss_curve"][-1] for r in results])
+    assert last == pytest.approx(np.mean(loss_sk), rel=0.15)
 
 
 # -- batching ------------------------------------------------------------------------------
@@ -219,7 +221,7 @@ def test_solve_batch_equals_single_runs(config):
     seeds = [10, 11, 12, 13, 14]
     batch = mlp.solve_batch(starts, [np.random.default_rng(s) for s in seeds])
     assert len(batch) == 5
-    for start, seed, b in zip(starts, seeds, batch):
+    for start, seed, b in zip(starts, seeds, batch, strict=True):
         single = mlp(start, np.random.default_rng(seed))
         np.testing.assert_allclose(b.x, single.x, rtol=1e-10, atol=1e-12)
         assert b.fun == pytest.approx(single.fun, rel=1e-10)
@@ -263,12 +265,18 @@ def test_multistart_batching_and_jobs_do_not_change_the_table():
     X, y = blobs()
     mlp = MLP(X, y, hidden=(4,), lr=0.05, epochs=30, batch_size=16)
     cols = ["restart", "fun", "success", "nit", "nfev", "basin"]
-    one = rs.multistart(mlp, 6, rng=0, batch_size=1).table[cols]
-    batched = rs.multistart(mlp, 6, rng=0).table[cols]
-    threads = rs.multistart(mlp, 6, rng=0, n_jobs=2, backend="threading", batch_size=3)
-    pd.testing.assert_frame_equal(one, batched)
-    pd.testing.assert_frame_equal(one, threads.table[cols])
-    assert threads.table["fun"].nunique() == 6
+    one = rs.multistart(mlp, 6, rng=0, batch_size=1)
+    runs = [
+        rs.multistart(mlp, 6, rng=0),  # solve_batch
+        rs.multistart(mlp, 6, rng=0, n_jobs=2, backend="threading", batch_size=3),
+        rs.multistart(mlp, 6, rng=0, n_jobs=2, backend="loky", batch_size=2),
+    ]
+    for run in runs:
+        pd.testing.assert_frame_equal(one.table[cols], run.table[cols])
+        np.testing.assert_allclose(run.x, one.x, rtol=1e-10)
+    assert one.table["fun"].nunique() == 6
+    assert one.results[0].x.tolist() == mlp(None, np.random.default_rng(
+        one.restart_seed(0))).x.tolist()
 
 
 def test_multistart_counts_symmetric_optima_once():
