@@ -182,9 +182,9 @@ def test_closed_form_minimisers():
 def test_michalewicz_minimum_by_brute_force():
     # Separable: the global minimum is the sum of the per-coordinate minima, each
     # checked here on a fine grid (the grid cannot beat the refined value).
-    d = 25
+    d = 15
     p = get("michalewicz", dim=d)
-    t = np.linspace(0.0, np.pi, 400_001)
+    t = np.linspace(0.0, np.pi, 200_001)
     for i in range(1, d + 1):
         grid_min = np.min(-np.sin(t) * np.sin(i * t**2 / np.pi) ** 20)
         term = -np.sin(p.x_min[i - 1]) * np.sin(i * p.x_min[i - 1] ** 2 / np.pi) ** 20
@@ -218,7 +218,8 @@ def test_f_min_is_a_local_minimum(case, shift):
     floor = p.f_min - 1e-6 * max(1.0, abs(p.f_min))
     for x in p.x_mins[:3]:
         x0 = np.clip(x + 1e-3 * width * rng.standard_normal(d), p.bounds[:, 0], p.bounds[:, 1])
-        for method in ("L-BFGS-B", "Nelder-Mead"):
+        # Nelder-Mead too for the non-smooth ones (Bukin 6, Hölder table); it is slow in 10-d.
+        for method in ("L-BFGS-B", "Nelder-Mead")[: 2 if d <= 5 else 1]:
             res = minimize(p, x0, method=method, bounds=p.bounds, options={"maxiter": 400})
             assert res.fun >= floor, (method, res.x, res.fun, p.f_min)
 
@@ -455,7 +456,7 @@ def _dims(name):
     return st.integers(min(SCALABLE_DIMS[name]), 12)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), name=st.sampled_from(names()), shift=st.sampled_from([None, 0, 99]))
 def test_values_are_finite_inside_the_bounds(data, name, shift):
     d = data.draw(_dims(name), label="dim")
