@@ -25,6 +25,7 @@ _COV_TYPES = ("full", "tied", "diag", "spherical")
 _INITS = ("kmeans", "k-means++", "random")
 _ADVICE = "Try a larger reg_covar, fewer n_components, or scaling the data."
 _EPS10 = 10 * np.finfo(float).eps
+_QUAD_MAX_ELEMENTS = 8 * 2**20  # 64 MiB per copy of the quadratic features
 
 
 class GaussianMixture(Solver):
@@ -131,9 +132,29 @@ class GaussianMixture(Solver):
         self.init = check_choice(init, "init", _OWNER, _INITS)
         self.n_samples, self.n_features = n, d
         k = self.n_components
-        self._X = np.ascontiguousarray(X)
-        self._X2 = self._X * self._X
-        self._xsq = self._X2.sum(axis=1)
+        # Centred data: the likelihood is translation invariant and the expanded
+        # quadratic forms below lose less to cancellation.
+        self._shift = X.mean(axis=0)
+        self._X = np.ascontiguousarray(X - self._shift)
+        # EM works on (n_components, n_samples) arrays: every elementwise pass then
+        # runs along the long, contiguous sample axis.
+        self._XT = np.ascontiguousarray(self._X.T)
+        self._X2T = self._XT * self._XT
+        self._xsq = self._X2T.sum(axis=0)
+        # For full/tied covariances, the features [x_i x_j (i <= j), x, 1] turn both
+        # the Mahalanobis terms of all components (E-step) and their weighted second
+        # moments (M-step) into one GEMM each (when they fit in memory).
+        self._iu = np.triu_indices(d)
+        m = len(self._iu[0])
+        self._quad = (self.covariance_type in ("full", "tied")
+                      and n * (m + d + 1) <= _QUAD_MAX_ELEMENTS)
+        if self._quad:
+            A = np.empty((n, m + d + 1))
+            np.multiply(self._X[:, self._iu[0]], self._X[:, self._iu[1]], out=A[:, :m])
+            A[:, m : m + d] = self._X
+            A[:, -1] = 1.0
+            self._A, self._AT = A, np.ascontiguousarray(A.T)
+            self._offdiag = np.where(self._iu[0] == self._iu[1], 1.0, 2.0)
         self._weights_init = None
         if weights_init is not None:
             w = check_array(weights_init, "weights_init", _OWNER, ndim=1)
@@ -143,24 +164,26 @@ class GaussianMixture(Solver):
                     f"weights summing to 1. Got {w.tolist()!r} instead."
                 )
             self._weights_init = w
-        self._means_init = None if means_init is None else self._check_means(means_init,
-                                                                              "means_init")
+        self._means_init = None
+        if means_init is not None:
+            self._means_init = self._check_means(means_init, "means_init") - self._shift
         self._prec_chol_init = None
         if precisions_init is not None:
             self._prec_chol_init = self._check_precisions(precisions_init)
         scale = float(np.max(np.abs(X)))
         self._round = 1e-8 * (scale if scale > 0 else 1.0)
         self._kmeans = None
-        # Block indicator: (Y*Y) @ sums adds each component's d squared terms in a GEMM.
-        self._sums = np.kron(np.eye(k), np.ones((d, 1)))
 
     # -- public --------------------------------------------------------------
     def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
         """Run EM once from ``start`` (initial means) or from ``init`` with ``rng``."""
-        means0 = self._means_init if start is None else self._check_means(start, "start")
-        params = self._initial_parameters(rng, means0)
+        means0 = self._means_init
+        if start is not None:
+            means0 = self._check_means(start, "start") - self._shift
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            params = self._initial_parameters(rng, means0)
             weights, means, covs, lower_bound, n_iter, converged = self._em(*params)
+        means = means + self._shift
         order = self._order(means)
         cov_out = covs if self.covariance_type == "tied" else covs[order]
         x = np.concatenate([weights[order], means[order].ravel(), cov_out.ravel()])
@@ -263,31 +286,31 @@ class GaussianMixture(Solver):
 
     # -- EM ------------------------------------------------------------------
     def _responsibilities(self, rng: np.random.Generator) -> np.ndarray:
+        """Initial responsibilities, shape (n_components, n_samples)."""
         n, k = self.n_samples, self.n_components
         if self.init == "random":
-            resp = rng.uniform(size=(n, k))
+            resp = rng.uniform(size=(n, k))  # scikit-learn's draw, then transposed
             resp /= resp.sum(axis=1)[:, None]
-            return resp
+            return np.ascontiguousarray(resp.T)
         from .kmeans import KMeans
 
         if self._kmeans is None:
             self._kmeans = KMeans(self._X, k)
-        resp = np.zeros((n, k))
+        resp = np.zeros((k, n))
         if self.init == "k-means++":
             ids = self._kmeans._kmeanspp([rng])[0]
-            resp[ids, np.arange(k)] = 1.0
+            resp[np.arange(k), ids] = 1.0
         else:
             C0 = self._kmeans._X[self._kmeans._kmeanspp([rng])]
             labels = self._kmeans._lloyd(C0)[0][1]
-            resp[np.arange(n), labels] = 1.0
+            resp[labels, np.arange(n)] = 1.0
         return resp
 
     def _initial_parameters(self, rng: np.random.Generator, means0: np.ndarray | None):
         fixed = (self._weights_init, means0, self._prec_chol_init)
         if any(v is None for v in fixed):
             resp = self._responsibilities(rng)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                nk, means, covs = self._m_step_stats(resp)
+            nk, means, covs = self._m_step_stats(resp)
             weights = nk / self.n_samples
         weights = weights if self._weights_init is None else self._weights_init
         means = means if means0 is None else means0
@@ -298,22 +321,36 @@ class GaussianMixture(Solver):
         return weights, means, prec_chol
 
     def _m_step_stats(self, resp: np.ndarray):
-        """scikit-learn's ``_estimate_gaussian_parameters``, vectorised over components."""
-        X, ct, reg = self._X, self.covariance_type, self.reg_covar
-        nk = resp.sum(axis=0) + _EPS10
-        means = (resp.T @ X) / nk[:, None]
-        d = X.shape[1]
+        """scikit-learn's ``_estimate_gaussian_parameters`` on (k, n) responsibilities."""
+        XT, ct, reg = self._XT, self.covariance_type, self.reg_covar
+        d = XT.shape[0]
+        if self._quad and ct == "full":
+            m = len(self._iu[0])
+            S = resp @ self._A  # (k, m + d + 1): second moments, sums, counts
+            nk = S[:, -1] + _EPS10
+            means = S[:, m : m + d] / nk[:, None]
+            covs = np.empty((len(nk), d, d))
+            covs[:, self._iu[0], self._iu[1]] = S[:, :m]
+            covs[:, self._iu[1], self._iu[0]] = S[:, :m]
+            covs /= nk[:, None, None]
+            # sum_i r_i (x_i - mu)(x_i - mu)^T = S - (nk + 10 eps) mu mu^T exactly
+            covs -= ((1.0 + _EPS10 / nk)[:, None, None] * means[:, :, None]
+                     * means[:, None, :])
+            covs[:, np.arange(d), np.arange(d)] += reg
+            return nk, means, covs
+        nk = resp.sum(axis=1) + _EPS10
+        means = (resp @ self._X) / nk[:, None]
         if ct == "full":
-            diff = X[None, :, :] - means[:, None, :]  # (k, n, d)
-            covs = np.matmul((diff * resp.T[:, :, None]).transpose(0, 2, 1), diff)
+            diff = XT[None, :, :] - means[:, :, None]  # (k, d, n)
+            covs = np.matmul(diff * resp[:, None, :], diff.transpose(0, 2, 1))
             covs /= nk[:, None, None]
             covs[:, np.arange(d), np.arange(d)] += reg
         elif ct == "tied":
-            covs = X.T @ X - (nk * means.T) @ means
+            covs = XT @ self._X - (nk * means.T) @ means
             covs /= nk.sum()
             covs[np.arange(d), np.arange(d)] += reg
         else:
-            covs = (resp.T @ self._X2) / nk[:, None] - means**2 + reg
+            covs = (resp @ self._X2T.T) / nk[:, None] - means**2 + reg
             if ct == "spherical":
                 covs = covs.mean(axis=1)
         return nk, means, covs
@@ -339,47 +376,67 @@ class GaussianMixture(Solver):
         return 1.0 / np.sqrt(covs)
 
     def _log_gauss(self, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
-        """Log densities (n, k) of every sample under every component."""
-        X, ct = self._X, self.covariance_type
-        n, d = X.shape
+        """Log densities (k, n) of every sample under every component."""
+        XT, ct = self._XT, self.covariance_type
+        d = XT.shape[0]
         k = means.shape[0]
-        if ct == "full":
-            # one GEMM for all components: X @ [P_1 | ... | P_k]
-            P = prec_chol.transpose(1, 0, 2).reshape(d, k * d)
-            Y = X @ P
-            Y -= np.einsum("kd,kde->ke", means, prec_chol).reshape(1, k * d)
+        if self._quad:
+            # maha = x'Lx - 2 x'L mu + mu'L mu with L = P P' the precision: one GEMM
+            P = prec_chol
+            prec = P @ np.swapaxes(P, -1, -2)
+            prec = np.broadcast_to(prec, (k, d, d))
+            m = len(self._iu[0])
+            coef = np.empty((k, m + d + 1))
+            coef[:, :m] = prec[:, self._iu[0], self._iu[1]] * self._offdiag
+            lin = np.einsum("kde,ke->kd", prec, means)
+            coef[:, m : m + d] = -2.0 * lin
+            coef[:, -1] = np.einsum("kd,kd->k", lin, means)
+            maha = coef @ self._AT
+            if ct == "full":
+                log_det = np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
+            else:
+                log_det = np.log(np.diagonal(P)).sum()
+        elif ct == "full":
+            # one GEMM for all components: [P_1 | ... | P_k]^T @ X^T
+            P = prec_chol.transpose(0, 2, 1).reshape(k * d, d)
+            Y = (P @ XT).reshape(k, d, -1)
+            Y -= np.einsum("kd,kde->ke", means, prec_chol)[:, :, None]
             np.square(Y, out=Y)
-            maha = Y @ self._sums
+            maha = Y.sum(axis=1)
             log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
         elif ct == "tied":
-            Y = (X @ prec_chol)[:, None, :] - (means @ prec_chol)[None, :, :]
+            Y = (prec_chol.T @ XT)[None, :, :] - (means @ prec_chol)[:, :, None]
             np.square(Y, out=Y)
-            maha = Y.reshape(n, k * d) @ self._sums
+            maha = Y.sum(axis=1)
             log_det = np.log(np.diagonal(prec_chol)).sum()
         elif ct == "diag":
             prec = prec_chol**2
-            maha = (np.sum(means**2 * prec, axis=1) - 2.0 * (X @ (means * prec).T)
-                    + self._X2 @ prec.T)
+            maha = (np.sum(means**2 * prec, axis=1)[:, None] - 2.0 * ((means * prec) @ XT)
+                    + prec @ self._X2T)
             log_det = np.log(prec_chol).sum(axis=1)
         else:
             prec = prec_chol**2
-            maha = (np.sum(means**2, axis=1) * prec - 2.0 * (X @ means.T * prec)
-                    + np.outer(self._xsq, prec))
+            maha = (np.sum(means**2, axis=1)[:, None] * prec[:, None]
+                    - 2.0 * ((means @ XT) * prec[:, None]) + np.outer(prec, self._xsq))
             log_det = d * np.log(prec_chol)
-        return -0.5 * (d * math.log(2 * math.pi) + maha) + log_det
+        maha += d * math.log(2 * math.pi)
+        maha *= -0.5
+        maha += np.broadcast_to(log_det, (k,))[:, None]
+        return maha
 
     def _e_step(self, weights, means, prec_chol):
+        """Mean log-likelihood and log responsibilities (k, n), by log-sum-exp."""
         wlp = self._log_gauss(means, prec_chol)
-        wlp += np.log(weights)
-        top = wlp.max(axis=1)
+        wlp += np.log(weights)[:, None]
+        top = wlp.max(axis=0)
         if not np.all(np.isfinite(top)):
             raise FloatingPointError(
                 f"The mixture's log-likelihood is not finite (a component has collapsed "
                 f"or a weight vanished). {_ADVICE}"
             )
-        wlp -= top[:, None]
-        norm = np.log(np.exp(wlp).sum(axis=1))
-        wlp -= norm[:, None]
+        wlp -= top
+        norm = np.log(np.exp(wlp).sum(axis=0))
+        wlp -= norm
         return float(np.mean(norm + top)), wlp
 
     def _em(self, weights, means, prec_chol):
