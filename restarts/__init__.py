@@ -28,6 +28,9 @@ from .problems import Problem  # noqa: E402
 from ._driver import multistart
 from ._result import AllRestartsFailedError, LocalResult, MultistartResult
 
+# Comparing with SciPy's global optimizers
+from .compare import compare
+
 # Keeping runs: a SQLite file of runs (resume, load, delete)
 from .store import Store
 
@@ -73,6 +76,8 @@ __all__ = [
     # test problems
     "problems",
     "Problem",
+    # the global comparison
+    "compare",
     # reading runs (loaded lazily)
     "analysis",
     "plot",

@@ -202,7 +202,8 @@ def multistart(
         batch = next(plan, None)
         while batch is not None and stopped_by is None:
             batch = [t for t in batch if t[0] < n_starts]
-            records = _collect(solver, root, batch, done, n_jobs, backend, timeout, batch_size,
+            run_solver, batch = _capped(solver, batch)
+            records = _collect(run_solver, root, batch, done, n_jobs, backend, timeout, batch_size,
                                threads, workers, state, rules, sink, bar)
             stopped_by = records[1]
             if stopped_by is not None or state.n_done >= n_starts:
@@ -228,6 +229,31 @@ def multistart(
                 "backend": backend, "extra_nfev": getattr(state, "extra_nfev", 0)},
         stopped_by=stopped_by,
     )
+
+
+class CappedSolver:
+    """``solver(start, rng, max_nfev=cap)``: a restart with a hard evaluation cap.
+
+    Budgeted strategies (``"tiktak"``, ``"mlsl"``) yield tasks ``(index, start,
+    max_nfev)`` so that the evaluations of the whole run never exceed
+    ``MaxEvaluations``; the solver must accept ``max_nfev`` (as ``Minimize`` does).
+    """
+
+    def __init__(self, solver: Any, cap: int) -> None:
+        self.solver, self.cap = solver, int(cap)
+
+    def __call__(self, start: Any, rng: np.random.Generator) -> Any:
+        return self.solver(start, rng, max_nfev=self.cap)
+
+
+def _capped(solver: Any, batch: list) -> tuple[Any, list]:
+    """Strip the optional third task element (an evaluation cap shared by the batch)."""
+    caps = {t[2] for t in batch if len(t) > 2 and t[2] is not None}
+    if not caps:
+        return solver, [tuple(t[:2]) for t in batch]
+    if len(caps) > 1:
+        raise ValueError("All tasks of one strategy batch must share the same max_nfev.")
+    return CappedSolver(solver, caps.pop()), [tuple(t[:2]) for t in batch]
 
 
 def _collect(solver: Any, root: np.random.SeedSequence, batch: list, done: dict,

@@ -41,7 +41,11 @@ class RunState:
     n_done : int
         ``m + 1``.
     nfev : int
-        Total objective evaluations over the prefix (restarts without ``nfev`` count 0).
+        Total objective evaluations over the prefix (restarts without ``nfev`` count 0),
+        plus ``extra_nfev``.
+    extra_nfev : int
+        Evaluations a strategy made outside local searches (TikTak's Sobol sample,
+        MLSL's sampling rounds), recorded with :meth:`add_evaluations`.
     best_fun : float
         Lowest finite ``fun`` so far (``inf`` if none).
     best_index : int or None
@@ -54,6 +58,7 @@ class RunState:
     def __init__(self) -> None:
         self.restarts: list = []
         self.nfev = 0
+        self.extra_nfev = 0
         self.best_fun = math.inf
         self.best_index: int | None = None
         self.since_improvement = 0
@@ -66,6 +71,11 @@ class RunState:
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
+
+    def add_evaluations(self, n: int) -> None:
+        """Count ``n`` objective evaluations made outside any restart."""
+        self.extra_nfev += int(n)
+        self.nfev += int(n)
 
     def optima(self, ftol: float | None = None, xtol: float | None = None,
                canonical: Any = None) -> OptimaTracker:

@@ -10,10 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from ._base import Independent, Strategy, StrategyContext
+from .mlsl import MLSL
+from .tiktak import TikTak
 
-__all__ = ["Strategy", "StrategyContext", "Independent", "get_strategy", "STRATEGIES"]
+__all__ = ["Strategy", "StrategyContext", "Independent", "TikTak", "MLSL", "get_strategy",
+           "STRATEGIES"]
 
-STRATEGIES: dict[str, type[Strategy]] = {"independent": Independent}
+STRATEGIES: dict[str, type[Strategy]] = {"independent": Independent, "tiktak": TikTak,
+                                         "mlsl": MLSL}
 
 
 def get_strategy(strategy: Any, owner: str = "multistart()") -> Strategy:

@@ -1,0 +1,548 @@
+"""Restart strategies against SciPy's global optimizers, on equal evaluation budgets.
+
+:func:`compare` runs every method on the same problem with the same budget of
+objective evaluations, counted by one wrapper around ``fun`` (finite-difference
+gradient calls are ``fun`` calls, so they count). Each method gets its own
+budget-matching settings (``maxiter``, ``maxfun``, ``niter`` large enough for the
+budget to bind) **and** a hard stop: the wrapper raises once the budget is spent and
+the best point seen so far is kept. Restart strategies run through
+:func:`~restarts.multistart` with a :class:`~restarts.stop.MaxEvaluations` rule and
+stay within it by themselves.
+
+``add_cli(subparsers)`` adds the ``restarts compare`` subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import numbers
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+from threadpoolctl import threadpool_limits
+
+from ._seeding import root_seed
+from ._validation import check_bool, check_int, fail
+
+__all__ = ["compare", "summarize", "METHODS", "add_cli"]
+
+_OWNER = "compare()"
+
+#: Methods :func:`compare` knows, restart strategies first.
+METHODS: tuple[str, ...] = (
+    "multistart", "tiktak", "mlsl",
+    "basinhopping", "differential_evolution", "dual_annealing", "shgo", "direct",
+)
+_STRATEGY_OF = {"multistart": "independent", "tiktak": "tiktak", "mlsl": "mlsl"}
+_LOCAL_METHOD = "L-BFGS-B"
+_BUDGET_KEY = 2**31 - 1  # spawn key of the seed the default-budget DE run uses
+
+# Default settings per method; compare(method_options=...) overrides them.
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "multistart": {"local_method": _LOCAL_METHOD},
+    "tiktak": {"local_method": _LOCAL_METHOD, "keep": 0.1, "sample_share": 0.1},
+    "mlsl": {"local_method": _LOCAL_METHOD, "gamma": 0.1, "sigma": 4.0},
+    "basinhopping": {"local_method": _LOCAL_METHOD},
+    "differential_evolution": {},
+    "dual_annealing": {},
+    "shgo": {},
+    "direct": {},
+}
+
+
+def _min_budget(method: str, dim: int) -> int:
+    """Evaluations a method needs before it can return anything meaningful."""
+    if method == "differential_evolution":
+        return 15 * dim  # SciPy's default population: popsize * d points
+    if method == "shgo":
+        return 2**dim + 1  # the vertices of the initial simplicial complex
+    if method == "direct":
+        return 2 * dim + 1  # the centre and one trisection along every axis
+    return dim + 2  # one point and a finite-difference gradient
+
+
+class BudgetSpent(Exception):
+    """Raised by the counting wrapper when the evaluation budget is spent."""
+
+
+class _Counter:
+    """Count every call of ``fun``, keep the best point and a best-so-far trace.
+
+    Raises :class:`BudgetSpent` on the call after the ``budget``-th.
+    """
+
+    def __init__(self, fun: Any, budget: int) -> None:
+        self.fun, self.budget = fun, int(budget)
+        self.nfev = 0
+        self.best_f = math.inf
+        self.best_x: np.ndarray | None = None
+        self.best_at = 0
+        self.trace: list[tuple[int, float]] = []
+
+    def __call__(self, x: Any, *args: Any) -> float:
+        if self.nfev >= self.budget:
+            raise BudgetSpent
+        self.nfev += 1
+        f = float(self.fun(np.asarray(x, dtype=float)))
+        if f < self.best_f:  # NaN never compares lower
+            self.best_f, self.best_at = f, self.nfev
+            self.best_x = np.array(x, dtype=float, copy=True)
+            self.trace.append((self.nfev, f))
+        return f
+
+
+class _Budgeted:
+    """Independent restarts share one budget: each search is capped at what is left."""
+
+    def __init__(self, solver: Any, counter: _Counter) -> None:
+        self.solver, self.counter = solver, counter
+
+    def __call__(self, start: Any, rng: np.random.Generator) -> Any:
+        left = self.counter.budget - self.counter.nfev
+        if left < 1:
+            raise BudgetSpent
+        return self.solver(start, rng, max_nfev=left)
+
+
+# --------------------------------------------------------------------------------------
+# One run of one method
+# --------------------------------------------------------------------------------------
+
+
+def _run_restarts(method: str, counter: _Counter, bounds: np.ndarray, budget: int,
+                  seed: np.random.SeedSequence, opts: dict) -> None:
+    from . import stop as _stop
+    from ._driver import multistart
+    from .solvers import Minimize
+    from .strategies import MLSL, TikTak
+
+    opts = dict(opts)
+    local = Minimize(counter, bounds=bounds, method=opts.pop("local_method", _LOCAL_METHOD),
+                     options=opts.pop("local_options", None))
+    if method == "multistart":
+        solver: Any = _Budgeted(local, counter)
+        strategy: Any = "independent"
+    else:
+        solver = local
+        strategy = TikTak(**opts) if method == "tiktak" else MLSL(**opts)
+    # threads=None: no per-batch thread-limit bookkeeping; parallelism is across runs.
+    multistart(solver, budget, rng=seed, strategy=strategy,
+               stop=_stop.MaxEvaluations(budget), batch_size=1, threads=None)
+
+
+def _uniform(bounds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return bounds[:, 0] + rng.random(bounds.shape[0]) * (bounds[:, 1] - bounds[:, 0])
+
+
+def _run_scipy(method: str, counter: _Counter, bounds: np.ndarray, budget: int,
+               seed: np.random.SeedSequence, opts: dict) -> None:
+    rng = np.random.default_rng(seed)
+    d = bounds.shape[0]
+    box = [tuple(b) for b in bounds]
+    opts = dict(opts)
+    if method == "basinhopping":
+        local = opts.pop("local_method", _LOCAL_METHOD)
+        kw = {"method": local, "bounds": box}
+        optimize.basinhopping(counter, _uniform(bounds, rng), niter=budget,
+                              minimizer_kwargs=kw, rng=rng, **opts)
+    elif method == "differential_evolution":
+        popsize = opts.get("popsize", 15)
+        maxiter = max(1, budget // (popsize * d))
+        optimize.differential_evolution(counter, box, maxiter=maxiter, rng=rng, **opts)
+    elif method == "dual_annealing":
+        optimize.dual_annealing(counter, box, maxiter=budget, maxfun=budget, rng=rng, **opts)
+    elif method == "shgo":
+        options = {"maxfev": budget, **opts.pop("options", {})}
+        optimize.shgo(counter, box, options=options, **opts)
+    elif method == "direct":
+        optimize.direct(counter, box, maxfun=budget, maxiter=budget, **opts)
+    else:  # pragma: no cover - validated before
+        raise ValueError(method)
+
+
+def _run_one(problem: Any, method: str, repeat: int, budget: int,
+             seed: np.random.SeedSequence, opts: dict) -> dict:
+    """One (method, repeat): the row of the table, plus its trace."""
+    import warnings
+
+    counter = _Counter(problem.fun, budget)
+    bounds = np.asarray(problem.bounds, dtype=float)
+    runner = _run_restarts if method in _STRATEGY_OF else _run_scipy
+    t0 = time.perf_counter()
+    # One BLAS thread: L-BFGS-B's tiny products are ~30x slower when OpenBLAS threads
+    # fight over shared cores, and parallelism is across runs anyway.
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SciPy warns when stopped early, by design here
+        try:
+            runner(method, counter, bounds, budget, seed, opts)
+        except BudgetSpent:
+            pass
+    elapsed = time.perf_counter() - t0
+    return {
+        "problem": problem.name, "method": method, "repeat": repeat,
+        "fun": counter.best_f, "nfev": counter.nfev, "time_s": elapsed,
+        "budget": budget, "best_so_far_at": counter.best_at,
+        "x": None if counter.best_x is None else counter.best_x.tolist(),
+        "trace": np.array(counter.trace, dtype=float).reshape(-1, 2),
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------
+
+
+def _check_methods(methods: Any) -> list[str]:
+    if methods is None:
+        return list(METHODS)
+    if isinstance(methods, str):
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    if not isinstance(methods, Sequence) or not methods:
+        raise fail("methods", _OWNER, f"None or a non-empty list of names from {list(METHODS)}",
+                   methods, TypeError)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(
+            f"The 'methods' parameter of {_OWNER} must name methods from {list(METHODS)}. "
+            f"Got unknown {unknown!r} instead."
+        )
+    if len(set(methods)) != len(methods):
+        raise fail("methods", _OWNER, "a list without duplicates", methods)
+    return list(methods)
+
+
+def _as_problem(problem: Any, dim: int | None, shift: Any) -> tuple[Any, Any]:
+    """``(problem, instance_for(seed_or_None))``: the problem and a way to shift it."""
+    from . import problems as _problems
+
+    if isinstance(problem, str):
+        base = _problems.get(problem, dim=dim)
+
+        def instance(seed: Any) -> Any:
+            return base if seed is None else _problems.get(problem, dim=dim, shift=seed)
+
+        return base, instance
+    if dim is not None:
+        raise ValueError(
+            f"The 'dim' parameter of {_OWNER} applies to a problem given by name. "
+            f"Got dim={dim!r} with a {type(problem).__name__} instead."
+        )
+    fun = getattr(problem, "fun", None)
+    if not callable(fun) or not hasattr(problem, "bounds"):
+        raise fail("problem", _OWNER, "a problem name, or a Problem with 'fun' and 'bounds'",
+                    problem, TypeError)
+    if getattr(problem, "bounds", None) is None:
+        raise ValueError(
+            f"The 'problem' parameter of {_OWNER} must have bounds: every compared method "
+            "samples or searches a box. Got a problem without bounds instead."
+        )
+    if shift:
+        name = str(getattr(problem, "name", ""))
+        if name not in _problems.names():
+            raise ValueError(
+                f"The 'shift' parameter of {_OWNER} needs a built-in problem (given by name "
+                f"or as rs.problems.get(...)) to move its optimum. Got problem {name!r}."
+            )
+        dim_ = int(np.asarray(problem.bounds).shape[0])
+        return problem, lambda seed: (problem if seed is None
+                                      else _problems.get(name, dim=dim_, shift=seed))
+    return problem, lambda seed: problem
+
+
+def _check_budget(budget: Any, methods: list[str], dim: int) -> int | None:
+    if budget is None:
+        return None
+    budget = check_int(budget, "budget", _OWNER, low=1)
+    short = {m: _min_budget(m, dim) for m in methods if budget < _min_budget(m, dim)}
+    if short:
+        need = max(short.values())
+        raise ValueError(
+            f"The 'budget' parameter of {_OWNER} must be at least {need} for "
+            f"{sorted(short)} to start on this {dim}-d problem (needs: {short}). "
+            f"Got {budget} instead."
+        )
+    return budget
+
+
+def _seed(root: np.random.SeedSequence, *key: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + key)
+
+
+def default_budget(problem: Any, rng: Any = 0) -> int:
+    """Evaluations :func:`scipy.optimize.differential_evolution` uses with its defaults.
+
+    Counted with the same wrapper :func:`compare` uses (polishing included), in one
+    run seeded from ``rng``.
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> from restarts.compare import default_budget
+    >>> default_budget(rs.problems.get("branin")) > 0
+    True
+    """
+    root = root_seed(rng, "default_budget()")
+    counter = _Counter(problem.fun, 2**62)
+    rgen = np.random.default_rng(_seed(root, _BUDGET_KEY))
+    import warnings
+
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optimize.differential_evolution(counter, [tuple(b) for b in np.asarray(problem.bounds)],
+                                        rng=rgen)
+    return counter.nfev
+
+
+# --------------------------------------------------------------------------------------
+# compare()
+# --------------------------------------------------------------------------------------
+
+
+def compare(
+    problem: Any,
+    methods: Sequence[str] | str | None = None,
+    budget: int | None = None,
+    repeats: int = 20,
+    rng: Any = 0,
+    n_jobs: int = 1,
+    *,
+    dim: int | None = None,
+    shift: bool = False,
+    method_options: dict[str, dict] | None = None,
+) -> pd.DataFrame:
+    """Run restart strategies and SciPy's global methods on one problem, equal budgets.
+
+    Parameters
+    ----------
+    problem : str or Problem
+        A name from :func:`restarts.problems.names` (with ``dim``), a problem from
+        :func:`restarts.problems.get`, or a user's :class:`restarts.Problem` (any
+        object with ``name``, ``fun``, ``bounds`` and optionally ``f_min``).
+    methods : list of str or comma-separated str, optional
+        From :data:`METHODS` (default: all): ``"multistart"`` (independent uniform
+        restarts), ``"tiktak"``, ``"mlsl"``, ``"basinhopping"``,
+        ``"differential_evolution"``, ``"dual_annealing"``, ``"shgo"``, ``"direct"``.
+    budget : int, optional
+        Objective evaluations per run. Default: what ``differential_evolution`` uses
+        with its default settings on the problem (one run, see :func:`default_budget`;
+        on the first repeat's instance when shifted).
+    repeats : int >= 1, default=20
+        Runs per method.
+    rng : int, SeedSequence or Generator, default=0
+        Run ``(method, repeat)`` is seeded with the child ``(repeat, k)`` of this
+        seed, ``k`` the method's position in :data:`METHODS`, so a row does not
+        depend on ``n_jobs`` or on which other methods are compared.
+    n_jobs : int, default=1
+        Runs executed in parallel (joblib; ``-1`` = all cores).
+    dim : int, optional
+        Dimension of a problem given by name.
+    shift : bool, default=False
+        Compare on shifted problems: repeat ``r`` runs every method on
+        ``rs.problems.get(name, dim, shift=seed)`` with ``seed`` the child ``(r,)`` of
+        ``rng``'s shift stream, so all methods of a repeat share one instance while
+        the optimum moves between repeats (DIRECT and SHGO are deterministic: without
+        a shift their repeats are identical). Needs a built-in problem.
+    method_options : dict, optional
+        Per-method overrides of the settings, e.g.
+        ``{"tiktak": {"keep": 0.2}, "mlsl": {"local_method": "Powell"}}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run: ``problem``, ``method``, ``repeat``, ``fun`` (best value
+        found), ``gap`` (``fun - f_min``), ``success``
+        (``gap <= 1e-4 * max(1, |f_min|)``), ``nfev`` (counted evaluations, never
+        above ``budget``), ``time_s``, ``budget``, ``best_so_far_at`` (the evaluation
+        at which the final best was first reached). Without a known ``f_min`` the
+        reference is the best value any run found. ``df.attrs`` holds ``"traces"``
+        (a dict ``(method, repeat) -> ndarray (k, 2)`` of ``(nfev, best so far)`` at
+        each improvement, for data profiles), ``"f_ref"`` (the reference value) and
+        ``"budget_source"`` (``"given"`` or ``"differential_evolution defaults"``).
+
+    Raises
+    ------
+    ValueError
+        Unknown method names (the message lists the valid ones), a budget below what
+        a method needs to start, ``repeats < 1``, a problem without bounds, ``shift``
+        with a problem that is not built in.
+
+    Notes
+    -----
+    Settings: restart strategies use L-BFGS-B with finite differences inside the box;
+    ``"tiktak"`` keeps 10% of a Sobol' sample that takes at most 10% of the budget;
+    ``"mlsl"`` samples ``20 d`` points per round, reduced sample ``γ = 0.1``,
+    ``σ = 4``. SciPy methods keep their defaults except: ``basinhopping`` uses
+    L-BFGS-B with the bounds and ``niter = budget``; ``differential_evolution``
+    ``maxiter = budget // (15 d)``; ``dual_annealing`` ``maxiter = maxfun = budget``;
+    ``shgo`` ``options={"maxfev": budget}``; ``direct`` ``maxfun = maxiter = budget``.
+    Each is stopped hard when the budget is spent. A method may also stop earlier by
+    its own convergence test; its ``nfev`` then stays below the budget.
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> df = rs.compare("six_hump_camel", methods=["tiktak", "direct"], budget=500,
+    ...                 repeats=2)
+    >>> df[["method", "repeat", "success"]].values.tolist()
+    [['tiktak', 0, True], ['tiktak', 1, True], ['direct', 0, True], ['direct', 1, True]]
+    >>> bool((df["nfev"] <= 500).all())
+    True
+    """
+    methods = _check_methods(methods)
+    repeats = check_int(repeats, "repeats", _OWNER, low=1)
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise fail("n_jobs", _OWNER, "a non-zero int (-1 means all cores)", n_jobs,
+                   TypeError if not isinstance(n_jobs, numbers.Integral) else ValueError)
+    shift = check_bool(shift, "shift", _OWNER)
+    dim = check_int(dim, "dim", _OWNER, low=1, allow_none=True)
+    if method_options is not None and not isinstance(method_options, dict):
+        raise fail("method_options", _OWNER, "a dict of dicts or None", method_options, TypeError)
+    for key in method_options or {}:
+        if key not in METHODS:
+            raise fail("method_options", _OWNER, f"keyed by names from {list(METHODS)}", key)
+    root = root_seed(rng, _OWNER)
+    base, instance = _as_problem(problem, dim, shift)
+    d = int(np.asarray(base.bounds).shape[0])
+    budget = _check_budget(budget, methods, d)
+
+    shift_root = _seed(root, _BUDGET_KEY - 1)
+    instances = [instance(_seed(shift_root, r) if shift else None) for r in range(repeats)]
+    source = "given"
+    if budget is None:
+        budget = default_budget(instances[0], root)
+        source = "differential_evolution defaults"
+        budget = max(budget, max(_min_budget(m, d) for m in methods))
+
+    tasks = []
+    for method in methods:
+        opts = {**_DEFAULTS[method], **(method_options or {}).get(method, {})}
+        k = METHODS.index(method)
+        for r in range(repeats):
+            tasks.append((instances[r], method, r, budget, _seed(root, r, k), opts))
+    if n_jobs == 1:
+        runs = [_run_one(*t) for t in tasks]
+    else:
+        from joblib import Parallel, delayed
+
+        runs = Parallel(n_jobs=n_jobs)(delayed(_run_one)(*t) for t in tasks)
+    return _table(base, runs, source)
+
+
+def _table(problem: Any, runs: list[dict], source: str) -> pd.DataFrame:
+    f_min = getattr(problem, "f_min", None)
+    funs = np.array([r["fun"] for r in runs], dtype=float)
+    if f_min is None:
+        finite = funs[np.isfinite(funs)]
+        f_ref = float(finite.min()) if finite.size else math.nan
+    else:
+        f_ref = float(f_min)
+    df = pd.DataFrame({
+        "problem": [problem.name] * len(runs) if runs else [],
+        "method": [r["method"] for r in runs],
+        "repeat": [r["repeat"] for r in runs],
+        "fun": funs,
+    })
+    df["gap"] = funs - f_ref
+    df["success"] = (df["gap"] <= 1e-4 * max(1.0, abs(f_ref))).to_numpy()
+    for col in ("nfev", "time_s", "budget", "best_so_far_at"):
+        df[col] = [r[col] for r in runs]
+    df["nfev"] = df["nfev"].astype(int)
+    df["budget"] = df["budget"].astype(int)
+    df["best_so_far_at"] = df["best_so_far_at"].astype(int)
+    df.attrs["traces"] = {(r["method"], r["repeat"]): r["trace"] for r in runs}
+    df.attrs["f_ref"] = f_ref
+    df.attrs["budget_source"] = source
+    return df
+
+
+def summarize(df: pd.DataFrame) -> pd.DataFrame:
+    """Per method: success rate, median nfev to success, median gap, median time.
+
+    ``nfev_to_success`` is the median over successful runs of ``best_so_far_at``
+    (the evaluation at which the final, successful best was first reached); ``NaN``
+    when no run succeeded.
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> df = rs.compare("booth", methods=["tiktak"], budget=300, repeats=2)
+    >>> from restarts.compare import summarize
+    >>> summarize(df).columns.tolist()
+    ['method', 'success_rate', 'nfev_to_success', 'median_gap', 'median_time_s', 'budget']
+    """
+    rows = []
+    for method, g in df.groupby("method", sort=False):
+        ok = g[g["success"]]
+        rows.append({
+            "method": method,
+            "success_rate": float(g["success"].mean()),
+            "nfev_to_success": float(ok["best_so_far_at"].median()) if len(ok) else math.nan,
+            "median_gap": float(g["gap"].median()),
+            "median_time_s": float(g["time_s"].median()),
+            "budget": int(g["budget"].iloc[0]),
+        })
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------
+
+
+def add_cli(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``compare`` subcommand to an :mod:`argparse` sub-parsers object.
+
+    The subcommand's handler is stored as ``func`` in the parsed namespace
+    (``args.func(args)`` runs it and returns an exit code).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from restarts.compare import add_cli
+    >>> parser = argparse.ArgumentParser(prog="restarts")
+    >>> _ = add_cli(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["compare", "--problem", "booth", "--budget", "200"])
+    >>> args.problem, args.budget, args.shift
+    ('booth', 200, False)
+    """
+    p = subparsers.add_parser(
+        "compare",
+        help="restart strategies vs SciPy's global optimizers on equal budgets",
+        description="Run restart strategies and SciPy's global optimizers on a test "
+        "problem with the same budget of function evaluations, repeated over seeds, and "
+        "print per method: success rate, median nfev to success, median gap, median time.",
+    )
+    p.add_argument("--problem", required=True, help="a name from restarts.problems.names()")
+    p.add_argument("--dim", type=int, default=None, help="dimension (scalable problems)")
+    p.add_argument("--budget", type=int, default=None,
+                   help="evaluations per run (default: differential_evolution's own use)")
+    p.add_argument("--repeats", type=int, default=20, help="runs per method (default 20)")
+    p.add_argument("--methods", default=None,
+                   help=f"comma-separated, from {','.join(METHODS)} (default: all)")
+    p.add_argument("--n-jobs", type=int, default=1, dest="n_jobs",
+                   help="parallel runs (-1 = all cores)")
+    p.add_argument("--rng", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--shift", action=argparse.BooleanOptionalAction, default=False,
+                   help="move the optimum off-centre, per repeat (default: --no-shift)")
+    p.add_argument("--out", default=None, help="write the full table to this CSV file")
+    p.set_defaults(func=_cli_compare)
+    return p
+
+
+def _cli_compare(args: argparse.Namespace) -> int:
+    df = compare(args.problem, methods=args.methods, budget=args.budget,
+                 repeats=args.repeats, rng=args.rng, n_jobs=args.n_jobs, dim=args.dim,
+                 shift=args.shift)
+    summary = summarize(df)
+    print(f"problem {df['problem'].iloc[0]}  budget {int(df['budget'].iloc[0])} "
+          f"({df.attrs['budget_source']})  repeats {args.repeats}")
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if args.out:
+        df.to_csv(args.out, index=False)
+        print(f"table written to {args.out}")
+    return 0

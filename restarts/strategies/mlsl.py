@@ -1,0 +1,155 @@
+"""MLSL: multi-level single linkage (Rinnooy Kan & Timmer).
+
+Sample the box in rounds of ``N`` uniform points. After round ``k`` (``kN`` points
+in all), a local search starts from a sample point ``x`` only if
+
+- ``x`` is among the best ``gamma`` fraction of all points sampled so far (the
+  "reduced sample");
+- no sample point with a lower value lies within the critical distance
+  ``r_k = π^{-1/2} (Γ(1 + d/2) m(S) σ log(kN) / (kN))^{1/d}``;
+- no local search has started from ``x`` before, and no local minimum found so far
+  lies within ``r_k`` of ``x`` (``x`` is in a known basin).
+
+Distances are measured in the box scaled to the unit cube, so ``m(S) = 1`` and
+every coordinate counts alike. With ``σ > 4`` the expected number of local searches
+stays finite even if sampling goes on forever, while every local minimum is found
+with probability 1 [1]_. Candidates of a round are searched best first, one after
+another, and the known-basin test is re-applied after each search, so one basin is
+not searched twice within a round.
+
+With an evaluation budget (a :class:`~restarts.stop.MaxEvaluations` rule), sampling
+and searches share it: a round samples at most what is left, and each search is
+capped at what is left, so the run never exceeds the budget.
+
+References
+----------
+.. [1] A. H. G. Rinnooy Kan and G. T. Timmer, "Stochastic global optimization
+   methods part II: Multi level methods", Mathematical Programming 39, 57-78, 1987.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+
+import numpy as np
+from scipy.special import gammaln
+
+from .._validation import check_int, check_real
+from ._base import Strategy, StrategyContext, Task
+from .tiktak import evaluate, finished, objective_of, remaining
+
+__all__ = ["MLSL", "critical_distance"]
+
+
+def critical_distance(n_points: int, dim: int, sigma: float = 4.0, volume: float = 1.0) -> float:
+    """Rinnooy Kan & Timmer's ``r_k`` for ``n_points = kN`` points in ``dim`` dimensions.
+
+    ``r_k = π^{-1/2} (Γ(1 + d/2) m(S) σ log(kN) / (kN))^{1/d}``.
+
+    Examples
+    --------
+    >>> from restarts.strategies.mlsl import critical_distance
+    >>> round(critical_distance(100, 2, sigma=4.0), 4)  # sqrt(4 log(100) / (100 pi))
+    0.2421
+    """
+    n = max(int(n_points), 2)
+    log_inner = gammaln(1 + dim / 2) + math.log(volume * sigma * math.log(n) / n)
+    return math.exp(log_inner / dim) / math.sqrt(math.pi)
+
+
+class MLSL(Strategy):
+    """Multi-level single linkage (see the module docstring).
+
+    The solver must expose ``fun`` and ``bounds`` (as
+    :class:`~restarts.solvers.Minimize` does) and, under a budget, accept
+    ``max_nfev``. ``n_starts`` of :func:`~restarts.multistart` bounds the number of
+    local searches. Without a budget the run also ends after ``max_rounds`` rounds.
+    Restart ``i`` depends only on ``(rng, i)`` and the earlier restarts, hence is the
+    same whatever ``n_jobs``.
+
+    Parameters
+    ----------
+    n_sample : int, optional
+        Points per round, ``N``; default ``20 * d``.
+    gamma : float in (0, 1], default=0.1
+        Fraction of the sample eligible as start points (the reduced sample).
+    sigma : float > 0, default=4.0
+        The ``σ`` of the critical distance (larger: fewer searches).
+    max_rounds : int, default=50
+        Sampling rounds when there is no evaluation budget.
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> f = lambda x: float((x[0] ** 2 - 1) ** 2 + 0.3 * x[0] + x[1] ** 2)
+    >>> solver = rs.solvers.Minimize(f, bounds=[(-2, 2)] * 2)
+    >>> res = rs.multistart(solver, 10, strategy="mlsl", rng=0,
+    ...                     stop=rs.stop.MaxEvaluations(1000))
+    >>> round(res.fun, 4), len(res.table) < 10
+    (-0.3054, True)
+    """
+
+    name = "mlsl"
+
+    def __init__(self, n_sample: int | None = None, gamma: float = 0.1, sigma: float = 4.0,
+                 max_rounds: int = 50) -> None:
+        self.n_sample = check_int(n_sample, "n_sample", "MLSL()", low=1, allow_none=True)
+        self.gamma = check_real(gamma, "gamma", "MLSL()", low=0, high=1, strict_low=True)
+        self.sigma = check_real(sigma, "sigma", "MLSL()", low=0, strict_low=True)
+        self.max_rounds = check_int(max_rounds, "max_rounds", "MLSL()", low=1)
+
+    def describe(self) -> dict:
+        return {"strategy": self.name, "n_sample": self.n_sample, "gamma": self.gamma,
+                "sigma": self.sigma, "max_rounds": self.max_rounds}
+
+    def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
+        fun, bounds = objective_of(ctx, self.name)
+        d = bounds.shape[0]
+        lo, width = bounds[:, 0], bounds[:, 1] - bounds[:, 0]
+        n_round = self.n_sample or 20 * d
+        units = np.empty((0, d))          # all sample points, unit-cube coordinates
+        values = np.empty(0)
+        started = np.zeros(0, dtype=bool)
+        minima = np.empty((0, d))         # local minima found, unit-cube coordinates
+        index, rounds = 0, 0
+        while index < ctx.n_starts:
+            left = remaining(ctx)
+            if left is None and rounds >= self.max_rounds:
+                return
+            size = n_round if left is None else min(n_round, left)
+            if size < 1:
+                return
+            rounds += 1
+            new = ctx.rng.random((size, d))
+            units = np.vstack([units, new])
+            values = np.concatenate([values, evaluate(ctx, fun, lo + new * width)])
+            started = np.concatenate([started, np.zeros(size, dtype=bool)])
+            total = len(values)
+            r_k = critical_distance(total, d, self.sigma)
+            n_reduced = max(1, math.ceil(self.gamma * total))
+            reduced = np.argsort(values, kind="stable")[:n_reduced]
+            reduced = reduced[np.isfinite(values[reduced])]
+            # Points with a lower value than a reduced point are reduced points too, so
+            # "no better point within r_k" only needs distances inside the reduced sample.
+            pts = units[reduced]
+            dist = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
+            better = values[reduced][None, :] < values[reduced][:, None]
+            linked = np.any(better & (dist <= r_k), axis=1)
+            for j in np.flatnonzero(~linked):
+                i = reduced[j]
+                if started[i]:
+                    continue
+                if len(minima) and np.min(((minima - units[i]) ** 2).sum(-1)) <= r_k**2:
+                    continue
+                left = remaining(ctx)
+                if left is not None and left < 1:
+                    return
+                if index >= ctx.n_starts:
+                    return
+                started[i] = True
+                records = yield [(index, lo + units[i] * width, left)]
+                index += 1
+                for x, _f, _nfev in finished(records):
+                    if x is not None:
+                        minima = np.vstack([minima, (x - lo) / width])

@@ -1,0 +1,201 @@
+"""TikTak: Sobol' sampling, then local searches pulled towards the best point so far.
+
+Arnoud, Guvenen & Kleineberg's algorithm [1]_ (the "TikTak" multistart of their
+benchmark of global optimizers):
+
+1. evaluate the objective at ``N`` Sobol' points in the box;
+2. keep the best ``N* = keep * N`` of them, sorted from best to worst;
+3. for ``k = 1, ..., N*`` run a local search from
+   ``x0_k = (1 - θ_k) s_k + θ_k x_best``, where ``s_k`` is the ``k``-th kept point,
+   ``x_best`` the best point found so far and
+   ``θ_k = min(max(0.1, (k / N*) ** 0.5), 0.995)``.
+
+Early searches explore from the good Sobol' points; later ones start ever closer to
+the incumbent, refining around it.
+
+With an evaluation budget (a :class:`~restarts.stop.MaxEvaluations` rule) the Sobol'
+phase uses at most ``sample_share`` of it; each local search is capped at what is
+left, so the run never exceeds the budget. ``N*`` is then also capped by what the
+remaining budget can pay for, estimated from the mean cost of the searches so far
+(the paper plans ``N*`` up front), so that ``θ`` still rises to its maximum before the
+budget runs out. When all kept points have been used and budget remains, a new cycle
+starts from the next ``N`` points of the same Sobol' sequence, keeping the incumbent.
+
+References
+----------
+.. [1] A. Arnoud, F. Guvenen and T. Kleineberg, "Benchmarking Global Optimizers",
+   NBER Working Paper 26340, 2019.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from .._validation import check_bounds, check_int, check_real, fail
+from ._base import Strategy, StrategyContext, Task
+
+__all__ = ["TikTak", "tiktak_theta"]
+
+
+def tiktak_theta(k: int, n: int) -> float:
+    """The weight on the best point for the ``k``-th of ``n`` local searches (1-based).
+
+    ``θ_k = min(max(0.1, (k / n) ** 0.5), 0.995)`` (Arnoud, Guvenen & Kleineberg).
+
+    Examples
+    --------
+    >>> from restarts.strategies.tiktak import tiktak_theta
+    >>> tiktak_theta(1, 100), tiktak_theta(25, 100), tiktak_theta(100, 100)
+    (0.1, 0.5, 0.995)
+    """
+    return min(max(0.1, math.sqrt(k / n)), 0.995)
+
+
+def objective_of(ctx: StrategyContext, owner: str) -> tuple[Any, np.ndarray]:
+    """``(fun, bounds)`` of the run's solver: sampling strategies evaluate ``fun`` in a box."""
+    fun = getattr(ctx.solver, "fun", None)
+    bounds = getattr(ctx.solver, "bounds", None)
+    if not callable(fun) or bounds is None:
+        raise ValueError(
+            f"strategy={owner!r} samples the objective in a box, so the solver must expose "
+            "'fun' and 'bounds' (e.g. rs.solvers.Minimize(fun, bounds=...)). "
+            f"Got {type(ctx.solver).__name__} without them instead."
+        )
+    return fun, check_bounds(bounds, "bounds", f"strategy {owner!r}")
+
+
+def remaining(ctx: StrategyContext) -> int | None:
+    """Evaluations left in the run's budget (``None`` without a budget)."""
+    if ctx.max_nfev is None:
+        return None
+    return max(0, int(ctx.max_nfev) - int(ctx.state.nfev))
+
+
+def evaluate(ctx: StrategyContext, fun: Any, points: np.ndarray) -> np.ndarray:
+    """``fun`` at each point, counted in ``ctx.state`` (non-finite values become ``inf``)."""
+    values = np.empty(len(points))
+    for j, x in enumerate(points):
+        try:
+            values[j] = float(fun(x))
+        except Exception:  # a failing point is a bad point, not the end of the run
+            values[j] = np.inf
+    ctx.state.add_evaluations(len(points))
+    values[~np.isfinite(values)] = np.inf
+    return values
+
+
+def finished(records: list) -> list[tuple[np.ndarray, float, int]]:
+    """``(x, fun, nfev)`` of successful records; ``nfev`` of failed ones with ``fun=inf``."""
+    out = []
+    for rec in records or []:
+        res = rec.result
+        nfev = 0 if res is None or res.nfev is None else int(res.nfev)
+        if rec.error is None and res is not None and np.isfinite(res.fun):
+            out.append((np.asarray(res.x, dtype=float), float(res.fun), nfev))
+        else:
+            out.append((None, math.inf, nfev))
+    return out
+
+
+class TikTak(Strategy):
+    """Arnoud, Guvenen & Kleineberg's TikTak multistart (see the module docstring).
+
+    The ``n_starts`` of :func:`~restarts.multistart` is the number of local searches
+    ``N*`` (the Sobol' sample has ``N = ceil(n_starts / keep)`` points unless
+    ``n_sample`` is given). The solver must expose ``fun`` and ``bounds`` (as
+    :class:`~restarts.solvers.Minimize` does) and, under a budget, accept
+    ``max_nfev``. Local searches run one after another (each start depends on the
+    incumbent), so ``n_jobs`` does not speed one run up; restart ``i`` depends only on
+    ``(rng, i)`` and the earlier restarts, hence is the same whatever ``n_jobs``.
+
+    Parameters
+    ----------
+    n_sample : int, optional
+        Sobol' points per cycle, ``N``.
+    keep : float in (0, 1], default=0.1
+        Fraction of the sample kept as anchors of local searches (the paper: 10%).
+    sample_share : float in (0, 1), default=0.1
+        Under a budget, the most of it one Sobol' phase may use.
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> f = lambda x: float(np.sum(x ** 2 - 10 * np.cos(2 * np.pi * x)) + 20)
+    >>> solver = rs.solvers.Minimize(f, bounds=[(-5.12, 5.12)] * 2)
+    >>> res = rs.multistart(solver, 20, strategy="tiktak", rng=0)
+    >>> round(res.fun, 6), res.config["extra_nfev"]
+    (0.0, 200)
+    """
+
+    name = "tiktak"
+
+    def __init__(self, n_sample: int | None = None, keep: float = 0.1,
+                 sample_share: float = 0.1) -> None:
+        self.n_sample = check_int(n_sample, "n_sample", "TikTak()", low=1, allow_none=True)
+        self.keep = check_real(keep, "keep", "TikTak()", low=0, high=1, strict_low=True)
+        self.sample_share = check_real(sample_share, "sample_share", "TikTak()", low=0,
+                                       high=1, strict_low=True)
+
+    def describe(self) -> dict:
+        return {"strategy": self.name, "n_sample": self.n_sample, "keep": self.keep,
+                "sample_share": self.sample_share}
+
+    def _sample_size(self, ctx: StrategyContext) -> int:
+        n = self.n_sample or math.ceil(ctx.n_starts / self.keep)
+        if ctx.max_nfev is not None:
+            n = min(n, max(1, int(self.sample_share * ctx.max_nfev)))
+        return n
+
+    def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
+        fun, bounds = objective_of(ctx, self.name)
+        lo, width = bounds[:, 0], bounds[:, 1] - bounds[:, 0]
+        n = self._sample_size(ctx)
+        engine = qmc.Sobol(bounds.shape[0], scramble=True, rng=ctx.rng)
+        best_x: np.ndarray | None = None
+        best_f = math.inf
+        index, spent, searches = 0, 0, 0
+        while index < ctx.n_starts:
+            left = remaining(ctx)
+            size = n if left is None else min(n, left)
+            if size < 1:
+                return
+            with warnings.catch_warnings():  # non-power-of-2 sizes are fine here
+                warnings.simplefilter("ignore", UserWarning)
+                points = lo + engine.random(size) * width
+            values = evaluate(ctx, fun, points)
+            order = np.argsort(values, kind="stable")
+            if values[order[0]] < best_f:
+                best_f, best_x = float(values[order[0]]), points[order[0]].copy()
+            if best_x is None:  # every sample point failed: nothing to pull towards
+                raise fail("solver", "multistart(strategy='tiktak')",
+                           "an objective with finite values somewhere in the box",
+                           "no finite value at any Sobol' point")
+            kept = points[order[: max(1, round(self.keep * size))]]
+            n_plan = len(kept)
+            k = 0
+            while k < n_plan and index < ctx.n_starts:
+                left = remaining(ctx)
+                if left is not None:
+                    if left < 1:
+                        return
+                    if searches:
+                        mean_cost = max(1.0, spent / searches)
+                        n_plan = min(len(kept), k + max(1, int(left // mean_cost)))
+                k += 1
+                theta = tiktak_theta(k, n_plan)
+                x0 = (1.0 - theta) * kept[k - 1] + theta * best_x
+                records = yield [(index, x0, left)]
+                index += 1
+                for x, f, nfev in finished(records):
+                    spent += nfev
+                    searches += 1
+                    if f < best_f:
+                        best_f, best_x = f, x
+            if ctx.max_nfev is None:
+                return
