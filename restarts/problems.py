@@ -902,7 +902,8 @@ def get(name: str, dim: int | None = None, shift: Any = None) -> Problem:
 
     A plain translation ``f(x - s)`` evaluates ``f`` outside its published box by up
     to ``|s|``. That is harmless when ``f`` is no lower there (checked for every
-    function on the box enlarged by its width on each side), but ``schwefel``,
+    function by sampling and local search over all the points a shift can reach),
+    but ``schwefel``,
     ``eggholder``, ``holder_table`` and ``mccormick`` dip below ``f_min`` outside
     their bounds. For those, ``x - s`` is wrapped periodically back into the box
     (``lo + (x - s - lo) mod width`` where it leaves it): the shifted function takes

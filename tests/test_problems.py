@@ -271,6 +271,18 @@ def test_shift_moves_minimisers_and_keeps_them_inside(case):
             assert np.min(np.abs(p.x_mins - x).max(axis=1)) < 1e-9
 
 
+@pytest.mark.parametrize("name", sorted(names()))
+def test_no_shift_goes_below_f_min(name):
+    # A translation evaluates f outside its box; many offsets cover what it can reach.
+    rng = np.random.default_rng(5)
+    d = FIXED_DIM.get(name, max(2, min(SCALABLE_DIMS.get(name, [2]))))
+    for seed in range(40):
+        p = get(name, dim=d, shift=seed)
+        lo, hi = p.bounds[:, 0], p.bounds[:, 1]
+        values = p.fun(lo + (hi - lo) * rng.random((500, d)))
+        assert values.min() >= p.f_min - 1e-6 * max(1.0, abs(p.f_min)), seed
+
+
 def test_shift_is_deterministic_from_its_seed():
     a = get("rastrigin", dim=5, shift=42)
     b = get("rastrigin", dim=5, shift=42)
