@@ -60,7 +60,10 @@ def _axes(ax: Any, figsize: Any, dpi: Any, owner: str) -> Any:
     if not (w > 0 and h > 0):
         raise fail("figsize", owner, "a pair of positive numbers", figsize)
     dpi = check_int(dpi, "dpi", owner, low=1)
-    fig = Figure(figsize=(w, h), dpi=dpi, layout="constrained")
+    # Fixed margins instead of constrained layout: layout passes cost as much as drawing.
+    fig = Figure(figsize=(w, h), dpi=dpi)
+    fig.subplots_adjust(left=0.8 / w + 0.02, right=0.97, bottom=0.75 / h + 0.02,
+                        top=1 - 0.4 / h)
     return fig.add_subplot()
 
 
@@ -211,7 +214,10 @@ def basins(run: Any, *, top: int = 20, ax: Any = None, path: Any = None,
     pos = np.arange(len(stats))
     ax.bar(pos, stats["share"], color=["C2"] + ["C0"] * max(len(stats) - 1, 0))
     ax.set_xticks(pos, [f"{f:.4g}" for f in stats["fun"]], rotation=45, ha="right",
-                  fontsize="small")
+                  fontsize="x-small")
+    fig = ax.figure
+    if len(fig.axes) == 1 and fig.subplotpars.bottom < 0.3:
+        fig.subplots_adjust(bottom=0.3)
     ax.set_xlabel("distinct optimum (objective value), best first")
     ax.set_ylabel("share of restarts (basin size)")
     ax.set_title(f"{len(analysis.basin_stats(run))} distinct optima")
