@@ -236,6 +236,19 @@ def test_solve_batch_equals_single_runs(config):
         assert batch[1].x.tolist() != batch[4].x.tolist()  # own shuffles
 
 
+def test_chunked_batches_give_the_same_results(monkeypatch):
+    import restarts.solvers.mlp as mlp_module
+
+    X, y = blobs()
+    mlp = MLP(X, y, hidden=(6,), lr=0.05, epochs=10, batch_size=16)
+    whole = mlp.solve_batch(None, [np.random.default_rng(s) for s in range(5)])
+    monkeypatch.setattr(mlp_module, "_CACHE_BYTES", 1)  # one restart per chunk
+    assert mlp._chunk() == 1
+    chunked = mlp.solve_batch(None, [np.random.default_rng(s) for s in range(5)])
+    for a, b in zip(whole, chunked, strict=True):
+        np.testing.assert_allclose(a.x, b.x, rtol=1e-10, atol=1e-12)
+
+
 def test_result_contents():
     X, y = blobs()
     mlp = MLP(X, y, hidden=(6,), lr=0.05, epochs=40, batch_size=20)

@@ -30,6 +30,7 @@ from ._base import Solver
 __all__ = ["MLP"]
 
 _OWNER = "MLP()"
+_CACHE_BYTES = 2**22  # working set of one stacked step (about the L2 cache)
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
 LOSSES = ("cross_entropy", "mse")
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -419,11 +420,14 @@ class MLP(Solver):
         acts, out = self._forward(lv, xa)
         r, nb, k = out.shape
         if self.loss == "cross_entropy":
-            # log-sum-exp with the row maximum; the maximum over a short axis is faster
-            # as k elementwise maxima than as a ufunc reduction.
-            mx = out[..., 0].copy()
-            for j in range(1, k):
-                np.maximum(mx, out[..., j], out=mx)
+            # log-sum-exp with the row maximum; on large stacks the maximum over the
+            # short class axis is faster as k elementwise maxima than as a reduction.
+            if r * nb > 1024:
+                mx = out[..., 0].copy()
+                for j in range(1, k):
+                    np.maximum(mx, out[..., j], out=mx)
+            else:
+                mx = out.max(axis=2)
             out -= mx[..., None]
             rows = np.arange(nb)
             picked = out[:, rows, yb] if yb.ndim == 1 else out[np.arange(r)[:, None], rows, yb]
@@ -546,15 +550,17 @@ class MLP(Solver):
             m -= grad
             theta += m
         else:
-            b1, b2 = self.beta1, self.beta2
-            m *= b1
-            m += (1.0 - b1) * grad
+            # In place, no temporaries: these arrays are (R, n_params) and each pass over
+            # them costs memory traffic. m <- b1 m + (1 - b1) g as b1 (m - g) + g.
+            m -= grad
+            m *= self.beta1
+            m += grad
             grad *= grad
-            v *= b2
-            grad *= 1.0 - b2
+            v -= grad
+            v *= self.beta2
             v += grad
-            lr_t = self.lr * np.sqrt(1.0 - b2**step) / (1.0 - b1**step)
-            denom = np.sqrt(v)
+            lr_t = self.lr * np.sqrt(1.0 - self.beta2**step) / (1.0 - self.beta1**step)
+            denom = np.sqrt(v, out=grad)  # the gradient is spent: reuse its memory
             denom += self.epsilon
             np.divide(m, denom, out=denom)
             denom *= lr_t
@@ -640,7 +646,27 @@ class MLP(Solver):
             )
         if not rngs:
             return []
-        theta = np.stack([self._start_theta(s, g) for s, g in zip(starts, rngs, strict=True)])
-        with np.errstate(all="ignore"):
-            final, curves, steps = self._train(theta, rngs)
-        return self._results(theta, final, curves, steps)
+        out: list[LocalResult] = []
+        size = self._chunk()
+        for c in range(0, len(rngs), size):
+            chunk_starts, chunk_rngs = starts[c : c + size], rngs[c : c + size]
+            theta = np.stack([self._start_theta(s, g)
+                              for s, g in zip(chunk_starts, chunk_rngs, strict=True)])
+            with np.errstate(all="ignore"):
+                final, curves, steps = self._train(theta, chunk_rngs)
+            out += self._results(theta, final, curves, steps)
+        return out
+
+    def _chunk(self) -> int:
+        """Restarts trained together: as many as keep one step's arrays in cache.
+
+        Stacking removes numpy's per-call overhead, but once the activations of all
+        restarts outgrow the CPU cache every elementwise pass goes to memory, and
+        full-batch training on large data gains nothing from stacking. Restarts are
+        independent, so chunking cannot change any result.
+        """
+        n = self._Xa.shape[0]
+        rows = n if self.mini_batch_size is None else min(self.mini_batch_size, n)
+        per_restart = 8 * (rows * (self._Xa.shape[1] + 3 * sum(self.sizes[1:]))
+                           + 4 * self.n_params)
+        return max(1, _CACHE_BYTES // per_restart)
