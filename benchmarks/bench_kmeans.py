@@ -1,0 +1,100 @@
+"""Benchmark: 10 k-means restarts with ``restarts`` vs ``sklearn.cluster.KMeans(n_init=10)``.
+
+Usage::
+
+    python benchmarks/bench_kmeans.py            # digits (k=10), blobs 100k x 20 (k=20)
+    python benchmarks/bench_kmeans.py --quick    # a few seconds (smaller blobs, 1 repeat)
+
+For each data set, init kind ("k-means++", "random") and thread count (1 and 2, set
+with ``threadpoolctl.threadpool_limits`` for both libraries), both libraries run 10
+restarts of Lloyd's algorithm:
+
+- ours: ``rs.multistart(rs.solvers.KMeans(X, k, init=...), 10, rng=seed, threads=t)``,
+  building the solver included in the time;
+- scikit-learn: ``KMeans(k, init=..., n_init=10, algorithm="lloyd",
+  random_state=seed).fit(X)``.
+
+Each repeat uses seed ``r`` for both; the table shows the median time and the
+median best inertia over the repeats, their ratios (ours / sklearn: targets
+``time_ratio <= 1`` and ``fun_ratio <= 1.0001``), how many repeats met the inertia
+target, and the process's peak memory (``ru_maxrss``). Timings are noisy on a shared
+machine: compare ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+
+from threadpoolctl import threadpool_limits
+
+import restarts as rs
+
+
+def peak_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def datasets(quick: bool):
+    from sklearn.datasets import load_digits, make_blobs
+
+    n = 10_000 if quick else 100_000
+    blobs, _ = make_blobs(n, n_features=20, centers=20, random_state=0)
+    return [("digits", load_digits().data, 10), (f"blobs{n // 1000}k", blobs, 20)]
+
+
+def ours(X, k, init, seed, threads, n_starts):
+    t0 = time.perf_counter()
+    res = rs.multistart(rs.solvers.KMeans(X, k, init=init), n_starts, rng=seed,
+                        threads=threads)
+    return time.perf_counter() - t0, res.fun
+
+
+def sklearn_kmeans(X, k, init, seed, threads, n_starts):
+    from sklearn.cluster import KMeans
+
+    with threadpool_limits(threads):
+        t0 = time.perf_counter()
+        km = KMeans(k, init=init, n_init=n_starts, algorithm="lloyd", random_state=seed).fit(X)
+        return time.perf_counter() - t0, km.inertia_
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small and fast (a few seconds)")
+    parser.add_argument("--repeats", type=int, default=None, help="repeats (seeds) per case")
+    parser.add_argument("--restarts", type=int, default=10)
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (1 if args.quick else 3)
+    threads_list = [1] if args.quick else [1, 2]
+
+    header = (f"{'case':<26}{'thr':>4}{'ours_s':>9}{'sklearn_s':>11}{'time_ratio':>11}"
+              f"{'best_fun ours':>16}{'sklearn':>16}{'fun_ratio':>11}{'fun_ok':>8}")
+    print(header)
+    print("-" * len(header))
+    for name, X, k in datasets(args.quick):
+        for init in ("k-means++", "random"):
+            for threads in threads_list:
+                rows = []
+                for seed in range(repeats):
+                    a = ours(X, k, init, seed, threads, args.restarts)
+                    b = sklearn_kmeans(X, k, init, seed, threads, args.restarts)
+                    rows.append((a, b))
+                t_ours = statistics.median(a[0] for a, _ in rows)
+                t_sk = statistics.median(b[0] for _, b in rows)
+                f_ours = statistics.median(a[1] for a, _ in rows)
+                f_sk = statistics.median(b[1] for _, b in rows)
+                ok = sum(a[1] <= 1.0001 * b[1] for a, b in rows)
+                print(f"{name + ' ' + init:<26}{threads:>4}{t_ours:>9.3f}{t_sk:>11.3f}"
+                      f"{t_ours / t_sk:>11.2f}{f_ours:>16.6g}{f_sk:>16.6g}"
+                      f"{f_ours / f_sk:>11.5f}{f'{ok}/{repeats}':>8}", flush=True)
+    print(f"peak memory: {peak_mib():.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
