@@ -1,0 +1,150 @@
+"""Every example runs (quick mode) and its numbers say what its docstring claims."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+ALL = sorted(p.stem for p in EXAMPLES.glob("*.py"))
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(name: str, **kw) -> dict:
+    # One BLAS thread: the machine is shared and the examples run restarts in parallel.
+    with threadpool_limits(1):
+        return load(name).main(quick=True, **kw)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_example_is_documented(name):
+    module = load(name)
+    assert module.__doc__ and len(module.__doc__.split()) > 40, name
+    assert callable(module.main)
+    # each example is listed on the examples page of the docs
+    assert f"{name}.py" in (ROOT / "docs" / "examples.md").read_text()
+
+
+def test_symmetry_breaking(tmp_path):
+    out = run("symmetry_breaking", figure=str(tmp_path / "unused.png"))
+    for equal in ("zeros", "constant 0.5"):
+        assert out[equal]["distinct_units"] == [1] * 5  # one unit, all through training
+        assert out[equal]["success_rate"] == 0.0
+        assert out[equal]["final_loss"] == pytest.approx(np.log(2), abs=1e-3)
+    for random in ("small uniform", "xavier", "he"):
+        assert out[random]["distinct_units"] == [16] * 5
+        assert out[random]["success_rate"] >= 0.8
+        assert out[random]["final_loss"] < 0.1
+    assert not (tmp_path / "unused.png").exists()  # quick mode writes no figure
+
+
+def test_symmetry_breaking_figure(tmp_path, monkeypatch):
+    # The full-size path draws the figure; run it on a cut-down budget.
+    module = load("symmetry_breaking")
+    monkeypatch.setattr(module, "INITS", {"zeros": ("zeros", {}), "he": ("he_normal", {})})
+    path = tmp_path / "fig.png"
+    with threadpool_limits(1):
+        module.main(quick=False, figure=str(path))
+    assert path.stat().st_size > 1000
+
+
+def test_kmeans_restarts():
+    out = run("kmeans_restarts")
+    rand, pp = out["random"], out["k-means++"]
+    assert rand["distinct"] > 1  # random init: more than one clustering of the digits
+    assert rand["spread"] > 0.01  # worst restart at least 1% worse than the best
+    assert pp["median"] < rand["median"]  # k-means++ seeds better ...
+    assert pp["distinct"] > 1  # ... but still lands in different optima
+    assert 1 <= pp["restarts_needed"] <= rand["restarts_needed"]
+    # independent reference: scikit-learn's best of 10 random inits is no better
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import load_digits
+
+    sk = KMeans(10, init="random", n_init=10, random_state=0).fit(load_digits().data)
+    assert min(rand["best"], pp["best"]) <= sk.inertia_ * (1 + 1e-3)
+
+
+def test_convex_one_basin():
+    out = run("convex_one_basin")
+    assert out["n_basins"] == 1  # exactly one optimum
+    assert out["fun_spread"] < 1e-8
+    assert out["max_start_spread"] > 5  # the starts really were spread out
+    assert out["max_dist_between_optima"] < 1e-4
+    assert out["max_dist_to_sklearn"] < 1e-3  # and it is scikit-learn's solution
+
+
+def test_init_depth():
+    out = run("init_depth")
+    he = out[("relu", "he_normal")]["var"]
+    assert max(he) / min(he) < 3  # He keeps ReLU's scale through 20 layers
+    small = out[("relu", "uniform")]["var"]
+    assert small[-1] / small[0] < 1e-12  # small uniform: collapses by orders of magnitude
+    xav = out[("relu", "xavier_normal")]["var"]
+    assert 1e-8 < xav[-1] / xav[0] < 1e-4  # Xavier halves it per ReLU layer: ~2^-19
+    # tanh: Xavier's 1/n keeps a usable signal; small uniform does not
+    assert out[("tanh", "xavier_normal")]["var"][-1] > 1e-2
+    assert out[("tanh", "uniform")]["var"][-1] < 1e-10
+    # backward: gradients reaching layer 1 vanish with small init, not with He
+    back_he = out[("relu", "he_normal")]["back"]
+    back_small = out[("relu", "uniform")]["back"]
+    assert 1 / 3 < back_he[0] / back_he[-1] < 3
+    assert back_small[0] / back_small[-1] < 1e-6
+
+
+def test_init_depth_against_theory():
+    # Independent check of the forward recursion: for a linear network with
+    # Var(w) = s / n the variance is multiplied by s per layer.
+    module = load("init_depth")
+    module.ACTIVATIONS["identity"] = (lambda z: z, lambda z, h: np.ones_like(z))
+    try:
+        var = module.signal("lecun_normal", "identity", 10, 256, 512)["var"]
+    finally:
+        del module.ACTIVATIONS["identity"]
+    assert var[-1] / var[0] == pytest.approx(1.0, rel=0.5)
+
+
+def test_zero_init_claims():
+    out = run("zero_init_claims")
+    assert max(out["1_grad_gap"].values()) <= 1e-12  # same update for 0, 0.5 and -0.3
+    assert set(out["1_units_after_training"].values()) == {1}
+    assert out["2_loss_equal_init"] == pytest.approx(out["2_loss_as_one_unit"], abs=1e-9)
+    assert out["2_best_loss_random_init"] < out["2_loss_equal_init"] - 0.3
+    assert out["3_tanh_max_abs_hidden_weight"] == 0.0
+    assert out["3_relu_max_abs_hidden_weight"] == 0.0
+    assert out["3_sigmoid_max_abs_hidden_weight"] > 1e-3
+    assert out["3_sigmoid_distinct_units"] == 1
+    assert out["4_linear_loss_zeros"] == pytest.approx(out["4_linear_loss_random_best"], abs=1e-3)
+    assert out["5_rastrigin_gap"] > 1  # restarts did not reach the global optimum ...
+    assert out["5_rastrigin_gap"] <= out["5_best_of_first_10"]  # ... but more of them helped
+    assert out["6_det_init_distinct_units"] == 8
+    assert out["6_det_init_accuracy"] >= 0.95
+    assert out["verdicts"] == {
+        "1 equal init: same function and update, any value": "supported",
+        "2 the layer is no better than one unit": "supported",
+        "3 zeros: tanh/relu frozen, sigmoid moves": "supported",
+        "4 zeros are fine without hidden layers": "supported",
+        "5 restarts reach the global optimum": "not supported",
+        "6 randomness itself makes training work": "not supported",
+    }
+
+
+def test_an_example_runs_as_a_script(tmp_path):
+    # `python examples/x.py` works from any directory (the fastest example).
+    env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "init_depth.py")], cwd=tmp_path,
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "he_normal" in proc.stdout
