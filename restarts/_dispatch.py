@@ -388,8 +388,10 @@ class _Worker:
     def wait_ready(self, deadline: float = 120.0) -> None:
         if self.ready:
             return
-        ok = self.conn.poll(deadline)
-        msg = self.conn.recv_bytes() if ok else b""
+        try:
+            msg = self.conn.recv_bytes() if self.conn.poll(deadline) else b""
+        except (EOFError, OSError):
+            msg = b""
         if msg != b"ready":
             self.kill()
             raise RuntimeError("A restarts worker process failed to start.")
@@ -434,19 +436,19 @@ class _ProcessPool:
         self.workers: list[_Worker] = []
 
     def resize(self, n: int) -> list[_Worker]:
+        """``n`` ready workers (new ones start in parallel)."""
         self.workers = [w for w in self.workers if w.alive()]
         while len(self.workers) > n:
             self.workers.pop().stop()
-        new = [_Worker(self.ctx) for _ in range(n - len(self.workers))]
-        for w in new:
+        self.workers += [_Worker(self.ctx) for _ in range(n - len(self.workers))]
+        for w in self.workers:
             w.wait_ready()
-        self.workers += new
         return list(self.workers)
 
     def replace(self, old: _Worker) -> _Worker:
+        """Kill ``old`` and start its successor (not waited for: see ``ready``)."""
         old.kill()
         new = _Worker(self.ctx)
-        new.wait_ready()
         self.workers[self.workers.index(old)] = new
         return new
 
@@ -511,6 +513,7 @@ def _process_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list,
             culprits, others = items, []
         else:
             culprits, others = [items[pos]], items[:pos] + items[pos + 1:]
+        starting.append(new)
         if others:
             queue.appendleft((others, attempts))
         if timed_out:
@@ -527,10 +530,10 @@ def _process_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list,
                 failed.append(Restart(i, None, (
                     f"WorkerDied: the worker process {how} while running this restart, "
                     f"{attempts} times"), elapsed, s, attempts))
-        idle.append(new)
         return failed
 
     idle = list(workers)
+    starting: list[_Worker] = []  # replacements booting while the others work
     try:
         while queue or busy:
             while queue and idle:
@@ -545,8 +548,15 @@ def _process_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list,
                     limit = timeout * (len(items) if w.slot[2] > 0 else 1) + grace
                     t0 = t_sent if pos < 0 else t0
                     wait_for = min(wait_for, max(0.0, t0 + limit - now))
-            handles = [w.conn for w in busy] + [w.proc.sentinel for w in busy]
-            wait(handles, timeout=wait_for)
+                wait_for = None if wait_for == math.inf else wait_for
+            watched = list(busy) + starting
+            wait([w.conn for w in watched] + [w.proc.sentinel for w in watched],
+                 timeout=wait_for)
+            for w in list(starting):
+                if w.conn.poll() or not w.alive():
+                    starting.remove(w)
+                    w.wait_ready(0)  # raises if it died while starting
+                    idle.append(w)
             out: list[Restart] = []
             for w in list(busy):
                 if w.conn.poll():
