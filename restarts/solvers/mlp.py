@@ -368,13 +368,17 @@ class MLP(Solver):
     def canonical(self, x: Any) -> np.ndarray:
         """``x`` with the hidden units of each layer sorted (see :func:`restarts.symmetry`).
 
+        Networks that differ only by a permutation of hidden units map to the same
+        vector, so :func:`restarts.multistart` counts them as one solution. Sign flips
+        of a unit (a further symmetry of odd activations such as tanh) are not removed.
+
         Examples
         --------
         >>> import numpy as np, restarts as rs
-        >>> mlp = rs.solvers.MLP(np.eye(2), [0, 1], hidden=(2,))
+        >>> mlp = rs.solvers.MLP(np.eye(2), [0, 1], hidden=(3,))
         >>> x = mlp(None, np.random.default_rng(0)).x
-        >>> W1, b1 = mlp.unflatten(x)[0]
-        >>> bool(np.all(np.diff(mlp.unflatten(mlp.canonical(x))[0][0][0]) >= 0))
+        >>> W1 = mlp.unflatten(mlp.canonical(x))[0][0]
+        >>> bool(np.all(np.diff(W1[0]) >= 0))  # units sorted by their first weight
         True
         """
         return canonical_params(x, self.sizes)
