@@ -110,22 +110,20 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"MLP 64-{hidden[0]}-10 on load_digits ({len(X)} samples), {restarts} restarts, "
           f"{epochs} epochs, Adam lr=1e-3, ReLU, 1 BLAS thread")
-    rows = []
-    with threadpool_limits(1):
-        for bs in sizes:
-            rows.append(run(X, y, bs, restarts, epochs, hidden))
-
     head = (f"{'batch':>6} {'singles s':>10} {'batch s':>8} {'sklearn s':>10} "
             f"{'speedup':>8} {'batch/sk':>9} {'single/sk':>10} {'best single':>12} "
             f"{'best batch':>11} {'best sklearn':>13} {'max rel diff':>13}")
     print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(f"{r['batch']:>6} {r['single_s']:>10.2f} {r['batch_s']:>8.2f} "
-              f"{r['sklearn_s']:>10.2f} {r['single_s'] / r['batch_s']:>7.1f}x "
-              f"{r['batch_s'] / r['sklearn_s']:>9.3f} {r['single_s'] / r['sklearn_s']:>10.3f} "
-              f"{r['best_single']:>12.5f} {r['best_batch']:>11.5f} {r['best_sklearn']:>13.5f} "
-              f"{r['max_rel_diff']:>13.1e}")
+    print("-" * len(head), flush=True)
+    with threadpool_limits(1):
+        for bs in sizes:
+            r = run(X, y, bs, restarts, epochs, hidden)
+            print(f"{r['batch']:>6} {r['single_s']:>10.2f} {r['batch_s']:>8.2f} "
+                  f"{r['sklearn_s']:>10.2f} {r['single_s'] / r['batch_s']:>7.1f}x "
+                  f"{r['batch_s'] / r['sklearn_s']:>9.3f} "
+                  f"{r['single_s'] / r['sklearn_s']:>10.3f} {r['best_single']:>12.5f} "
+                  f"{r['best_batch']:>11.5f} {r['best_sklearn']:>13.5f} "
+                  f"{r['max_rel_diff']:>13.1e}", flush=True)
     print(f"peak memory (ru_maxrss): {peak_mib():.0f} MiB")
     print("speedup = singles / solve_batch (throughput ratio); batch/sk, single/sk = time "
           "ratios against 32 MLPClassifier fits (< 1: ours faster)")
