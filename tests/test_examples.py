@@ -148,3 +148,14 @@ def test_an_example_runs_as_a_script(tmp_path):
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "he_normal" in proc.stdout
+
+
+def test_gmm_local_optima():
+    out = run("gmm_local_optima")
+    assert out["n_distinct"] > 1  # EM from different starts: different mixtures
+    ll = out["loglik"]
+    assert ll == sorted(ll, reverse=True) and ll[0] - ll[-1] > 1e-3
+    assert sum(out["counts"]) == out["n_restarts"]
+    # scikit-learn agrees on the likelihoods and its EM does not leave those optima
+    assert max(out["sklearn_agree"]) < 1e-6
+    assert max(out["sklearn_moved"]) < 1e-5
