@@ -128,6 +128,9 @@ default="k-means++"
         self._init_centres = None if init_centres is None else init_centres - self._mean
         scale = float(np.max(np.abs(X))) if X.size else 1.0
         self._round = 1e-8 * (scale if scale > 0 else 1.0)
+        # Rounding bound for the distance bounds (expanded-form distances lose up to
+        # ~sqrt(eps) * max ||x||); far below any gap that decides a label.
+        self._margin = 1e-6 * float(np.sqrt(xsq.max())) if n else 0.0
         self._ones: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     # -- public --------------------------------------------------------------
@@ -221,35 +224,123 @@ default="k-means++"
         keys = np.round(centres / self._round)
         return np.lexsort(keys.T[::-1])
 
-    def _onehot(self, labels: np.ndarray) -> sp.csc_array:
-        """One-hot (R*k, n) matrix: column j has a 1 in row ``labels[j, r] + r*k``."""
-        n, R = labels.shape
-        k = self.n_clusters
+    def _onehot(self, idx: np.ndarray, R: int) -> sp.csc_array:
+        """One-hot (R*k, n) matrix; column j holds rows ``idx[j*R:(j+1)*R]``.
+
+        ``onehot @ [X, 1, ||x||^2]`` sums each cluster's samples in sample order,
+        the order of a plain loop, whatever R.
+        """
+        n, k = self.n_samples, self.n_clusters
         if R not in self._ones:
             self._ones[R] = (np.ones(n * R), np.arange(0, n * R + 1, R, dtype=np.int64))
         data, indptr = self._ones[R]
-        idx = labels + (np.arange(R) * k)[None, :]
-        return sp.csc_array((data, idx.ravel(), indptr), shape=(R * k, n))
+        return sp.csc_array((data, idx, indptr), shape=(R * k, n))
 
-    def _assign(self, centres: np.ndarray) -> np.ndarray:
-        """Labels (n, R) of the closest centre for each of R sets of centres (R, k, d)."""
+    def _assign(self, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Closest centres for R sets of centres (R, k, d), all samples.
+
+        Returns labels (R, n), the distances (R, n) of each sample to its centre and
+        to its second closest centre (the bounds of :meth:`_reassign`).
+        """
         R, k, d = centres.shape
         n = self.n_samples
+        labels = np.zeros((R, n), dtype=np.int64)
         if k == 1:
-            return np.zeros((n, R), dtype=np.int64)
+            return labels, np.zeros((R, n)), np.full((R, n), np.inf)
         rows = np.zeros((R * k, d + 2))
         flat = centres.reshape(R * k, d)
         rows[:, :d] = flat
         rows[:, d] = -0.5 * np.einsum("ij,ij->i", flat, flat)
         rows_t = rows.T
-        labels = np.empty((n, R), dtype=np.int64)
+        best = np.empty((R, n))
+        second = np.empty((R, n))
         chunk = int(min(n, max(256, _BLOCK_BYTES // (8 * R * k))))
         buf = np.empty((chunk, R * k))
         for s in range(0, n, chunk):
             e = min(n, s + chunk)
-            block = np.matmul(self._Xk[s:e], rows_t, out=buf[: e - s])
-            np.argmax(block.reshape(e - s, R, k), axis=2, out=labels[s:e])
-        return labels
+            block = np.matmul(self._Xk[s:e], rows_t, out=buf[: e - s]).reshape(e - s, R, k)
+            lab = np.argmax(block, axis=2)[:, :, None]
+            labels[:, s:e] = lab[:, :, 0].T
+            best[:, s:e] = np.take_along_axis(block, lab, axis=2)[:, :, 0].T
+            np.put_along_axis(block, lab, -np.inf, axis=2)
+            second[:, s:e] = block.max(axis=2).T
+        return labels, self._dist(best), self._dist(second)
+
+    def _dist(self, score: np.ndarray) -> np.ndarray:
+        """Distances from scores ``x.c - ||c||^2 / 2`` (in place)."""
+        np.multiply(score, -2.0, out=score)
+        score += self._Xk[:, -1] if score.shape[-1] == self.n_samples else 0.0
+        np.maximum(score, 0.0, out=score)
+        return np.sqrt(score, out=score)
+
+    def _reassign(self, centres: np.ndarray, shift: np.ndarray, lab: np.ndarray,
+                  ub: np.ndarray, lb: np.ndarray) -> bool:
+        """Update one restart's labels in place after its centres moved by ``shift``.
+
+        Hamerly's bounds (Hamerly 2010, "Making k-means even faster"): ``ub`` bounds
+        the distance of a sample to its centre from above, ``lb`` the distance to its
+        second closest centre from below. A sample with ``ub`` below both ``lb`` and
+        half the distance from its centre to the nearest other one keeps its label
+        (with a margin for rounding); the others are checked exactly. Labels are
+        Lloyd's, at a fraction of the cost once clusters settle. Returns True,
+        leaving labels alone, when most samples would need checking (a full
+        assignment is then cheaper).
+        """
+        k = centres.shape[0]
+        ub += shift[lab]
+        if k == 1:
+            return False
+        j1 = int(np.argmax(shift))
+        m1 = shift[j1]
+        m2 = np.max(np.delete(shift, j1))
+        lb -= np.where(lab == j1, m2, m1)
+        gap = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+        np.fill_diagonal(gap, np.inf)
+        z = np.maximum(0.5 * gap.min(axis=1)[lab], lb)
+        z -= self._margin
+        cand = np.flatnonzero(ub > z)
+        if cand.size > self.n_samples // 2:
+            return True
+        if cand.size:
+            diff = self._X[cand] - centres[lab[cand]]
+            exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+            ub[cand] = exact
+            cand = cand[exact > z[cand]]
+        if cand.size:
+            d = centres.shape[1]
+            rows = np.zeros((k, d + 2))
+            rows[:, :d] = centres
+            rows[:, d] = -0.5 * np.einsum("ij,ij->i", centres, centres)
+            scores = self._Xk[cand] @ rows.T
+            new = np.argmax(scores, axis=1)[:, None]
+            best = np.take_along_axis(scores, new, axis=1)[:, 0]
+            np.put_along_axis(scores, new, -np.inf, axis=1)
+            second = scores.max(axis=1)
+            lab[cand] = new[:, 0]
+            xsq = self._Xk[cand, d + 1]
+            ub[cand] = np.sqrt(np.maximum(xsq - 2.0 * best, 0.0))
+            lb[cand] = np.sqrt(np.maximum(xsq - 2.0 * second, 0.0))
+        return False
+
+    def _estep(self, centres: np.ndarray, active: np.ndarray, shift: np.ndarray | None,
+               lab: np.ndarray, ub: np.ndarray, lb: np.ndarray, which: np.ndarray) -> None:
+        """Labels for restarts ``which`` (positions in ``active``), in place.
+
+        Without ``shift`` (first iteration) every sample is assigned; otherwise
+        restarts whose bounds settle most samples are updated incrementally, and the
+        rest share one batched full assignment.
+        """
+        if shift is None:
+            full = which
+        else:
+            full = np.array([i for i in which
+                             if self._reassign(centres[active[i]], shift[i], lab[i], ub[i],
+                                               lb[i])],
+                            dtype=np.int64)
+        group = max(1, _MAX_BYTES // (8 * self.n_samples * self.n_clusters * 3))
+        for g in range(0, full.size, group):
+            part = full[g : g + group]
+            lab[part], ub[part], lb[part] = self._assign(centres[active[part]])
 
     def _kmeanspp(self, rngs: list[np.random.Generator]) -> np.ndarray:
         """Greedy k-means++ seeding of len(rngs) restarts at once; sample indices (R, k).
@@ -319,24 +410,26 @@ default="k-means++"
             counts[old_id] -= 1.0
 
     def _lloyd(self, C0: np.ndarray):
-        """Run Lloyd from R initial centres; yields (centres, labels, inertia, nit, ok)."""
+        """Run Lloyd from R initial centres; list of (centres, labels, inertia, nit, ok)."""
         R, k, d = C0.shape
         n = self.n_samples
         centres = C0.copy()
         out: list[Any] = [None] * R
         active = np.arange(R)
-        labels_old = np.full((n, R), -1, dtype=np.int64)
-        group = max(1, _MAX_BYTES // (8 * n * k * 3))  # bound the (n, R*k) temporaries
+        lab = np.zeros((R, n), dtype=np.int64)
+        ub = np.zeros((R, n))
+        lb = np.zeros((R, n))
+        lab_old = np.full((R, n), -1, dtype=np.int64)
+        shift = None
+        offsets = (np.arange(R) * k)[:, None]
         for it in range(self.max_iter):
-            labels = np.concatenate(
-                [self._assign(centres[active[g : g + group]])
-                 for g in range(0, active.size, group)], axis=1
-            )
-            sums = (self._onehot(labels) @ self._Xk).reshape(active.size, k, d + 2)
+            self._estep(centres, active, shift, lab, ub, lb, np.arange(active.size))
+            idx = (lab + offsets[: active.size]).T.ravel()
+            sums = (self._onehot(idx, active.size) @ self._Xk).reshape(active.size, k, d + 2)
             counts = sums[:, :, d].copy()
             old = centres[active]
             for i in np.flatnonzero((counts == 0).any(axis=1)):
-                self._relocate(labels[:, i], old[i], sums[i], counts[i])
+                self._relocate(lab[i], old[i], sums[i], counts[i])
             with np.errstate(divide="ignore"):
                 alpha = np.where(counts > 0, 1.0 / counts, 0.0)
             new = sums[:, :, :d] * alpha[:, :, None]
@@ -347,21 +440,21 @@ default="k-means++"
             shift = np.sqrt(((new - old) ** 2).sum(axis=2))
             shift_tot = (shift**2).sum(axis=1)
             centres[active] = new
-            strict = (labels == labels_old).all(axis=0)
-            done = strict | (shift_tot <= self._tol_abs) | (it == self.max_iter - 1)
+            strict = (lab == lab_old).all(axis=1)
             converged = strict | (shift_tot <= self._tol_abs)
-            idx = np.flatnonzero(done)
-            rerun = idx[~strict[idx]]
+            done = converged | (it == self.max_iter - 1)
+            finished = np.flatnonzero(done)
+            rerun = finished[~strict[finished]]
             if rerun.size:  # final assignment so that labels match the centres
-                labels[:, rerun] = self._assign(centres[active[rerun]])
-            for i in idx:
+                self._estep(centres, active, shift, lab, ub, lb, rerun)
+            for i in finished:
                 r = active[i]
-                lab = labels[:, i].copy()
-                out[r] = (centres[r], lab, self._inertia(centres[r], lab), it + 1,
-                          bool(converged[i]))
+                out[r] = (centres[r], lab[i].copy(), self._inertia(centres[r], lab[i]),
+                          it + 1, bool(converged[i]))
             keep = ~done
-            active = active[keep]
-            labels_old = labels[:, keep]
+            active, shift = active[keep], shift[keep]
+            lab, ub, lb = lab[keep], ub[keep], lb[keep]
+            lab_old = lab.copy()
             if not active.size:
                 break
         return out
