@@ -46,6 +46,8 @@ SCHEMA_VERSION = 1
 _APPLICATION_ID = 0x52535452  # "RSTR": marks the file as a restarts store
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _ARRAY_KINDS = frozenset("biufc")
+# What reading a damaged file can raise (text columns may hold invalid UTF-8).
+_DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 _SCHEMA = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -82,6 +84,8 @@ CREATE TABLE restarts (
     PRIMARY KEY (run, restart)
 );
 """
+_RUN_COLUMNS = ("name", "created", "seed_entropy", "seed_spawn_key", "n_starts", "strategy",
+                "solver", "package_version", "config", "n_done", "stopped_by", "finished")
 _RESTART_COLUMNS = ("run", "restart", "fun", "success", "nit", "nfev", "time_s", "error",
                     "attempts", "has_result", "start", "x", "x_note", "extra", "message")
 _INSERT = (f"INSERT OR REPLACE INTO restarts ({', '.join(_RESTART_COLUMNS)}) "
@@ -293,13 +297,20 @@ def _validate(con: sqlite3.Connection, path: str) -> bool:
         missing = {"runs", "restarts"} - tables
         if missing:
             raise ValueError(f"{path!r} lacks the table(s) {sorted(missing)}: it is damaged.")
+        for table, expected in (("runs", _RUN_COLUMNS), ("restarts", _RESTART_COLUMNS)):
+            columns = tuple(r[1] for r in con.execute(f"PRAGMA table_info({table})"))
+            if columns != expected:
+                raise ValueError(
+                    f"{path!r} has an unexpected layout of table {table!r} "
+                    f"({', '.join(columns)[:200]}): it is damaged."
+                )
         check = con.execute("PRAGMA quick_check").fetchall()
         if check != [("ok",)]:
             raise ValueError(
                 f"{path!r} failed SQLite's integrity check ({check[0][0]!s:.200}). "
                 "Restore a backup or pass a new path."
             )
-    except sqlite3.Error as exc:
+    except _DB_ERRORS as exc:
         raise _corrupt(path, exc) from None
     return False
 
@@ -328,7 +339,7 @@ def _open(path: str, param: str, owner: str, *, create: bool) -> sqlite3.Connect
         return None
     try:
         con = _connect(path)
-    except sqlite3.Error as exc:
+    except _DB_ERRORS as exc:
         raise _corrupt(path, exc) from None
     try:
         empty = _validate(con, path)
@@ -338,7 +349,7 @@ def _open(path: str, param: str, owner: str, *, create: bool) -> sqlite3.Connect
                 return None
             try:
                 _create(con)
-            except sqlite3.Error as exc:
+            except _DB_ERRORS as exc:
                 raise _corrupt(path, exc) from None
     except BaseException:
         con.close()
@@ -427,11 +438,24 @@ def open_run(
             row = con.execute(
                 "SELECT seed_entropy, seed_spawn_key, config FROM runs WHERE name=?", (name,)
             ).fetchone()
-            if row is not None and (row[0], row[1], row[2]) != (entropy_json, key_json,
-                                                                  config_json):
-                if not overwrite:
-                    raise ValueError(_mismatch(path, name, row, entropy_json, key_json,
-                                               config_json))
+            same = row is not None and (row[0], row[1], row[2]) == (entropy_json, key_json,
+                                                                     config_json)
+            if row is not None and not same and not overwrite:
+                raise ValueError(_mismatch(path, name, row, entropy_json, key_json,
+                                           config_json))
+            # Read everything before the first write: a damaged row must leave the file
+            # as it was.
+            done: dict[int, Restart] = {}
+            if same:
+                cur = con.execute(f"SELECT {', '.join(_RESTART_COLUMNS)} FROM restarts "
+                                  "WHERE run=? ORDER BY restart", (name,))
+                try:
+                    for r in cur:
+                        rec = _restart_from_row(r)
+                        done[rec.index] = rec
+                except (ValueError, TypeError, json.JSONDecodeError) as exc:
+                    raise _corrupt(path, exc) from None
+            if row is not None and not same:
                 con.execute("DELETE FROM restarts WHERE run=?", (name,))
                 con.execute("DELETE FROM runs WHERE name=?", (name,))
                 row = None
@@ -450,16 +474,7 @@ def open_run(
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        done = {}
-        cur = con.execute(f"SELECT {', '.join(_RESTART_COLUMNS)} FROM restarts WHERE run=? "
-                          "ORDER BY restart", (name,))
-        try:
-            for r in cur:
-                rec = _restart_from_row(r)
-                done[rec.index] = rec
-        except (ValueError, TypeError, json.JSONDecodeError) as exc:
-            raise _corrupt(path, exc) from None
-    except sqlite3.Error as exc:
+    except _DB_ERRORS as exc:
         con.close()
         raise _corrupt(path, exc) from None
     except BaseException:
@@ -563,12 +578,15 @@ class Store:
                 "r.seed_entropy, r.seed_spawn_key, r.package_version FROM runs r "
                 "LEFT JOIN restarts x ON x.run = r.name GROUP BY r.name ORDER BY r.rowid"
             ).fetchall()
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise _corrupt(self.path, exc) from None
         finally:
             con.close()
-        df = pd.DataFrame(rows, columns=columns)
-        df["best_fun"] = df["best_fun"].astype(float)
+        try:
+            df = pd.DataFrame(rows, columns=columns)
+            df["best_fun"] = df["best_fun"].astype(float)
+        except (TypeError, ValueError) as exc:
+            raise _corrupt(self.path, exc) from None
         return df
 
     def load(self, name: str, *, canonical: Any = None) -> MultistartResult:
@@ -609,7 +627,7 @@ class Store:
             config = json.loads(run[3])
             entropy = json.loads(run[0])
             spawn_key = tuple(json.loads(run[1]))
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise _corrupt(self.path, exc) from None
         except ValueError as exc:
             if "no run named" in str(exc):
@@ -657,7 +675,7 @@ class Store:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except _DB_ERRORS as exc:
             raise _corrupt(self.path, exc) from None
         finally:
             con.close()
