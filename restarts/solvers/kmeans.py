@@ -25,6 +25,8 @@ _INITS = ("k-means++", "random")
 _BLOCK_BYTES = 8 * 2**20
 # Hard bound on any temporary, whatever the number of restarts batched together.
 _MAX_BYTES = 256 * 2**20
+# Below this many samples, a full batched assignment is cheaper than bookkeeping bounds.
+_PRUNE_MIN_SAMPLES = 8192
 
 
 class KMeans(Solver):
@@ -131,6 +133,8 @@ default="k-means++"
         # Rounding bound for the distance bounds (expanded-form distances lose up to
         # ~sqrt(eps) * max ||x||); far below any gap that decides a label.
         self._margin = 1e-6 * float(np.sqrt(xsq.max())) if n else 0.0
+        # Bounds pay once the per-sample work dominates the per-call overhead.
+        self._prune = n >= _PRUNE_MIN_SAMPLES
         self._ones: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     # -- public --------------------------------------------------------------
@@ -236,22 +240,29 @@ default="k-means++"
         data, indptr = self._ones[R]
         return sp.csc_array((data, idx, indptr), shape=(R * k, n))
 
-    def _assign(self, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _assign(self, centres: np.ndarray, bounds: bool = True
+                ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Closest centres for R sets of centres (R, k, d), all samples.
 
         Returns labels (R, n), the distances (R, n) of each sample to its centre and
-        to its second closest centre (the bounds of :meth:`_reassign`).
+        to its second closest centre (the bounds of :meth:`_reassign`; None without
+        ``bounds``).
         """
         R, k, d = centres.shape
         n = self.n_samples
         labels = np.zeros((R, n), dtype=np.int64)
         if k == 1:
             return labels, np.zeros((R, n)), np.full((R, n), np.inf)
-        rows = np.zeros((R * k, d + 2))
-        flat = centres.reshape(R * k, d)
-        rows[:, :d] = flat
-        rows[:, d] = -0.5 * np.einsum("ij,ij->i", flat, flat)
-        rows_t = rows.T
+        if not bounds:
+            chunk = int(min(n, max(256, _BLOCK_BYTES // (8 * R * k))))
+            buf = np.empty((chunk, R * k))
+            rows_t = self._rows(centres).T
+            for s in range(0, n, chunk):
+                e = min(n, s + chunk)
+                block = np.matmul(self._Xk[s:e], rows_t, out=buf[: e - s])
+                labels[:, s:e] = np.argmax(block.reshape(e - s, R, k), axis=2).T
+            return labels, None, None
+        rows_t = self._rows(centres).T
         best = np.empty((R, n))
         second = np.empty((R, n))
         chunk = int(min(n, max(256, _BLOCK_BYTES // (8 * R * k))))
@@ -265,6 +276,16 @@ default="k-means++"
             np.put_along_axis(block, lab, -np.inf, axis=2)
             second[:, s:e] = block.max(axis=2).T
         return labels, self._dist(best), self._dist(second)
+
+    @staticmethod
+    def _rows(centres: np.ndarray) -> np.ndarray:
+        """Rows [c, -||c||^2 / 2, 0]: ``[x, 1, ||x||^2] @ rows.T`` scores every centre."""
+        d = centres.shape[-1]
+        flat = centres.reshape(-1, d)
+        rows = np.zeros((flat.shape[0], d + 2))
+        rows[:, :d] = flat
+        rows[:, d] = -0.5 * np.einsum("ij,ij->i", flat, flat)
+        return rows
 
     def _dist(self, score: np.ndarray) -> np.ndarray:
         """Distances from scores ``x.c - ||c||^2 / 2`` (in place)."""
@@ -308,10 +329,7 @@ default="k-means++"
             cand = cand[exact > z[cand]]
         if cand.size:
             d = centres.shape[1]
-            rows = np.zeros((k, d + 2))
-            rows[:, :d] = centres
-            rows[:, d] = -0.5 * np.einsum("ij,ij->i", centres, centres)
-            scores = self._Xk[cand] @ rows.T
+            scores = self._Xk[cand] @ self._rows(centres).T
             new = np.argmax(scores, axis=1)[:, None]
             best = np.take_along_axis(scores, new, axis=1)[:, 0]
             np.put_along_axis(scores, new, -np.inf, axis=1)
@@ -330,7 +348,7 @@ default="k-means++"
         restarts whose bounds settle most samples are updated incrementally, and the
         rest share one batched full assignment.
         """
-        if shift is None:
+        if shift is None or not self._prune:
             full = which
         else:
             full = np.array([i for i in which
@@ -340,7 +358,10 @@ default="k-means++"
         group = max(1, _MAX_BYTES // (8 * self.n_samples * self.n_clusters * 3))
         for g in range(0, full.size, group):
             part = full[g : g + group]
-            lab[part], ub[part], lb[part] = self._assign(centres[active[part]])
+            labels, up, low = self._assign(centres[active[part]], bounds=self._prune)
+            lab[part] = labels
+            if self._prune:
+                ub[part], lb[part] = up, low
 
     def _kmeanspp(self, rngs: list[np.random.Generator]) -> np.ndarray:
         """Greedy k-means++ seeding of len(rngs) restarts at once; sample indices (R, k).
