@@ -12,7 +12,7 @@ from restarts.solvers import KMeans
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.cluster import KMeans as SKKMeans  # noqa: E402
-from sklearn.datasets import load_digits, load_iris, load_wine  # noqa: E402
+from sklearn.datasets import load_digits, load_iris, load_wine, make_blobs  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
@@ -44,6 +44,50 @@ def test_same_as_sklearn_from_same_centres(loader, k):
                                atol=1e-9)
     assert _same_partition(km.predict(res.x), sk.labels_)
     assert sorted(res.extra["counts"]) == sorted(np.bincount(sk.labels_).tolist())
+
+
+@pytest.fixture(scope="module")
+def overlapping_blobs():
+    # large enough for the Hamerly-bound path, overlapping so that labels keep moving
+    X, _ = make_blobs(12_000, n_features=4, centers=6, cluster_std=2.5, random_state=0)
+    return X
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_bounds_path_same_as_sklearn(overlapping_blobs, seed):
+    X = overlapping_blobs
+    start = X[np.random.default_rng(seed).choice(len(X), 7, replace=False)]
+    km = KMeans(X, 7, tol=1e-6)
+    res = km(start, np.random.default_rng(0))
+    sk = SKKMeans(7, init=start, n_init=1, algorithm="lloyd", tol=1e-6).fit(X)
+    assert res.nit == sk.n_iter_ > 5
+    assert res.fun == pytest.approx(sk.inertia_, rel=1e-9)
+    assert _same_partition(km.predict(res.x), sk.labels_)
+
+
+@pytest.mark.parametrize("init", ["random", "k-means++"])
+def test_bounds_path_batch_equals_single(overlapping_blobs, init):
+    km = KMeans(overlapping_blobs, 7, init=init, tol=1e-6)
+    batch = km.solve_batch(None, [np.random.default_rng(s) for s in range(4)])
+    single = [km(None, np.random.default_rng(s)) for s in range(4)]
+    for b, s in zip(batch, single, strict=True):
+        assert b.fun == pytest.approx(s.fun, rel=1e-10) and b.nit == s.nit
+        np.testing.assert_allclose(b.x, s.x, rtol=1e-10, atol=1e-12)
+
+
+def test_bounds_and_plain_assignment_agree(monkeypatch):
+    from restarts.solvers import kmeans as module
+
+    X = load_digits().data
+    starts = [X[np.random.default_rng(s).choice(len(X), 9, replace=False)] for s in range(3)]
+    plain = KMeans(X, 9)
+    monkeypatch.setattr(module, "_PRUNE_MIN_SAMPLES", 0)
+    bounded = KMeans(X, 9)
+    for st in starts:
+        a = plain(st, np.random.default_rng(0))
+        b = bounded(st, np.random.default_rng(0))
+        assert a.fun == pytest.approx(b.fun, rel=1e-12) and a.nit == b.nit
+        assert a.extra["counts"] == b.extra["counts"]
 
 
 def test_start_point_overrides_init():

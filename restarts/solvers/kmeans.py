@@ -25,6 +25,8 @@ _INITS = ("k-means++", "random")
 _BLOCK_BYTES = 8 * 2**20
 # Hard bound on any temporary, whatever the number of restarts batched together.
 _MAX_BYTES = 256 * 2**20
+# Temporaries meant to stay in cache.
+_CACHE_BYTES = 256 * 2**10
 # Below this many samples, a full batched assignment is cheaper than bookkeeping bounds.
 _PRUNE_MIN_SAMPLES = 8192
 
@@ -482,7 +484,7 @@ default="k-means++"
 
     def _inertia(self, centres: np.ndarray, labels: np.ndarray) -> float:
         n, d = self._X.shape
-        chunk = int(max(1, min(n, _BLOCK_BYTES // (8 * d))))
+        chunk = int(max(1, min(n, _CACHE_BYTES // (8 * d))))
         total = 0.0
         for s in range(0, n, chunk):
             diff = self._X[s : s + chunk] - centres[labels[s : s + chunk]]
