@@ -183,7 +183,10 @@ def run_demo(out: Any = ".", *, quick: bool = False, n_jobs: int = 1, progress: 
              f"{repeats} repeats, {budget} evaluations each")
         tables = [compare(p, methods=methods, budget=budget, repeats=repeats, rng=0,
                           n_jobs=n_jobs, dim=d) for p, d in problems]
-        for t in tables:  # per-problem traces are arrays: pandas cannot concat such attrs
+        # Evaluations each run needed to succeed, from its trace (the traces are
+        # per-problem attrs, which pandas cannot concatenate).
+        tables = [rs.analysis.add_solve_evaluations(t) for t in tables]
+        for t in tables:
             t.attrs = {}
         compare_table = pd.concat(tables, ignore_index=True)
         compare_table.to_csv(out / "restarts-demo-compare.csv", index=False)

@@ -37,6 +37,7 @@ __all__ = [
     "performance_profile",
     "data_profile",
     "summarize_comparison",
+    "add_solve_evaluations",
     "good_turing_bound",
     "bayesian_optima",
 ]
@@ -429,7 +430,10 @@ def _costs(table: Any, measure: str, owner: str) -> pd.DataFrame:
     keys = [c for c in _INSTANCE if c in t.columns]
     cost = pd.to_numeric(t[measure], errors="coerce").astype(float)
     solved = t["success"].fillna(False).astype(bool).to_numpy()
-    if "best_so_far_at" in t.columns and measure == "nfev":
+    if "nfev_to_success" in t.columns and measure == "nfev":
+        at = pd.to_numeric(t["nfev_to_success"], errors="coerce").astype(float)
+        cost = at.fillna(cost)
+    elif "best_so_far_at" in t.columns and measure == "nfev":
         # A successful run solved the instance when its final best was first reached
         # (rs.compare records that evaluation), not when its budget ran out.
         at = pd.to_numeric(t["best_so_far_at"], errors="coerce").astype(float)
@@ -457,9 +461,10 @@ def performance_profile(
     table : pandas.DataFrame
         Columns ``problem``, ``method``, ``success``, ``measure`` (and ``repeat``).
     measure : str, default="nfev"
-        The cost column (``"nfev"``, ``"time_s"``, ...). For ``"nfev"``, a table with
-        ``best_so_far_at`` (from :func:`restarts.compare`) uses the evaluation at which
-        the successful best was first reached.
+        The cost column (``"nfev"``, ``"time_s"``, ...). For ``"nfev"``, a column
+        ``nfev_to_success`` (:func:`add_solve_evaluations`) is used when present, else
+        ``best_so_far_at`` (from :func:`restarts.compare`: the evaluation at which the
+        final best was first reached).
     taus : sequence of float >= 1, optional
         Where to evaluate; default every observed finite ratio (and 1).
 
@@ -564,6 +569,63 @@ def data_profile(
         frac = np.searchsorted(c, grid, side="right") / n_inst
         rows.append(pd.DataFrame({"method": method, "budget": grid, "fraction": frac}))
     return pd.concat(rows, ignore_index=True)
+
+
+def add_solve_evaluations(table: pd.DataFrame, tol: float | None = None) -> pd.DataFrame:
+    """Add ``nfev_to_success``: the evaluation at which each run first got within ``tol``.
+
+    Reads the per-run traces that :func:`restarts.compare` keeps in
+    ``table.attrs["traces"]`` (``(method, repeat) -> [(nfev, best so far), ...]``) and
+    the reference value ``attrs["f_ref"]``; ``NaN`` for runs that never got there.
+    Profiles then charge a run the evaluations it needed, not the ones it went on to
+    spend. Call it on one problem's table, before concatenating several (the traces
+    do not survive :func:`pandas.concat` or CSV).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One :func:`restarts.compare` result.
+    tol : float, optional
+        Default: ``rs.compare``'s success rule, ``1e-4 * max(1, |f_ref|)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the new column (and without the traces in ``attrs``).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from restarts.analysis import add_solve_evaluations
+    >>> t = pd.DataFrame({"problem": ["p"], "method": ["m"], "repeat": [0],
+    ...                   "success": [True], "nfev": [100]})
+    >>> t.attrs = {"f_ref": 0.0, "traces": {("m", 0): np.array([[1, 5.0], [30, 1e-6],
+    ...                                                          [90, 0.0]])}}
+    >>> add_solve_evaluations(t)["nfev_to_success"].tolist()
+    [30.0]
+    """
+    owner = "add_solve_evaluations()"
+    t = _as_table(table, owner, ("method", "repeat"))
+    traces = t.attrs.get("traces")
+    f_ref = t.attrs.get("f_ref")
+    if not isinstance(traces, dict) or f_ref is None:
+        raise ValueError(
+            f"The 'table' parameter of {owner} must be a restarts.compare() table with its "
+            "attrs['traces'] and attrs['f_ref'] (they are lost by pandas.concat and CSV)."
+        )
+    f_ref = float(f_ref)
+    if tol is None:
+        tol = 1e-4 * max(1.0, abs(f_ref))
+    tol = check_real(tol, "tol", owner, low=0)
+    out = []
+    for method, repeat in zip(t["method"], t["repeat"], strict=True):
+        trace = np.asarray(traces.get((method, repeat), np.empty((0, 2))), dtype=float)
+        ok = np.flatnonzero(trace.reshape(-1, 2)[:, 1] - f_ref <= tol) if trace.size else []
+        out.append(float(trace.reshape(-1, 2)[ok[0], 0]) if len(ok) else math.nan)
+    result = t.copy()
+    result.attrs = {k: v for k, v in t.attrs.items() if k != "traces"}
+    result["nfev_to_success"] = out
+    return result
 
 
 def summarize_comparison(table: Any) -> pd.DataFrame:

@@ -94,7 +94,7 @@ def load_data(name: str) -> tuple[Any, Any]:
     --------
     >>> from restarts.cli import load_data
     >>> X, y = load_data("xor")
-    >>> X.shape, list(y)
+    >>> X.shape, y.tolist()
     ((4, 2), [0, 1, 1, 0])
     """
     import numpy as np

@@ -344,7 +344,7 @@ def performance_profile(table: Any, *, measure: str = "nfev", ax: Any = None,
     ax.set_xlabel(f"performance ratio tau ({measure} / best {measure})")
     ax.set_ylabel("share of instances within tau")
     ax.set_title("Performance profile")
-    ax.legend(fontsize="small", loc="lower right")
+    ax.legend(fontsize="x-small", loc="best")
     return _finish(ax, path)
 
 
@@ -373,5 +373,5 @@ def data_profile(table: Any, *, measure: str = "nfev", ax: Any = None, path: Any
     ax.set_xlabel(f"budget in {unit}")
     ax.set_ylabel("share of instances solved")
     ax.set_title("Data profile")
-    ax.legend(fontsize="small", loc="lower right")
+    ax.legend(fontsize="x-small", loc="best")
     return _finish(ax, path)

@@ -379,3 +379,19 @@ def test_profile_bad_input():
         analysis.performance_profile(_compare_table(), taus=[0.5])
     with pytest.raises(ValueError, match="column"):
         analysis.data_profile(pd.DataFrame({"fun": [1.0]}))
+
+
+def test_add_solve_evaluations_from_compare_traces():
+    df = rs.compare("six_hump_camel", methods=["multistart", "direct"], budget=400, repeats=2)
+    out = analysis.add_solve_evaluations(df)
+    f_ref, tol = df.attrs["f_ref"], 1e-4 * max(1.0, abs(df.attrs["f_ref"]))
+    for row in out.itertuples():
+        trace = np.asarray(df.attrs["traces"][(row.method, row.repeat)])
+        hit = [n for n, f in trace if f - f_ref <= tol]
+        if row.success:
+            assert row.nfev_to_success == hit[0] <= row.best_so_far_at
+        else:
+            assert math.isnan(row.nfev_to_success)
+    assert "traces" not in out.attrs
+    with pytest.raises(ValueError, match="attrs"):
+        analysis.add_solve_evaluations(pd.DataFrame({"method": ["m"], "repeat": [0]}))
