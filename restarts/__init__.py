@@ -14,6 +14,8 @@ noun                        what it is
 ``stop``                    stopping rules (MaxEvaluations, Target, ...)
 ``problems`` / ``Problem``  test functions with known optima
 ``Store``                   a SQLite file of runs: resume, load, delete
+``analysis``                success curves, restarts needed, optima estimates, profiles
+``plot`` / ``report``       figures (matplotlib) and a self-contained HTML report
 ==========================  ==========================================================
 """
 
@@ -34,9 +36,10 @@ from .compare import compare
 # Keeping runs: a SQLite file of runs (resume, load, delete)
 from .store import Store
 
-# Reading runs: analysis (pandas only) and plot (matplotlib, an optional extra) load
-# on first use, so ``import restarts`` never imports matplotlib.
-_LAZY = {"analysis", "plot"}
+# Reading runs: analysis (pandas only), plot (matplotlib, an optional extra) and
+# report (the HTML page) load on first use, so ``import restarts`` never imports
+# matplotlib.
+_LAZY = {"analysis", "plot", "report"}
 
 
 def __getattr__(name: str):
@@ -81,4 +84,5 @@ __all__ = [
     # reading runs (loaded lazily)
     "analysis",
     "plot",
+    "report",
 ]
