@@ -658,7 +658,7 @@ def _dask_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list, n_jo
         [solver_f] = client.scatter([solver], broadcast=True, hash=False)
         todo = list(enumerate(chunks))
         run_key = uuid.uuid4().hex
-        pending = as_completed()
+        pending = as_completed(loop=client.loop)
         meta: dict = {}
 
         def submit() -> None:
