@@ -301,8 +301,9 @@ class GaussianMixture(Solver):
             ids = self._kmeans._kmeanspp([rng])[0]
             resp[np.arange(k), ids] = 1.0
         else:
-            C0 = self._kmeans._X[self._kmeans._kmeanspp([rng])]
-            labels = self._kmeans._lloyd(C0)[0][1]
+            ids, lab0, dist0 = self._kmeans._kmeanspp([rng], with_labels=True)
+            first = (np.ones(1, dtype=bool), lab0, dist0)
+            labels = self._kmeans._lloyd(self._kmeans._X[ids], first)[0][1]
             resp[labels, np.arange(n)] = 1.0
         return resp
 

@@ -182,10 +182,15 @@ default="k-means++"
                 seeded.append(r)
         # k-means++ restarts are seeded together too (one GEMM per seeding step).
         step = max(1, _MAX_BYTES // (8 * self.n_samples * (2 + int(np.log(self.n_clusters)))))
+        first = (np.zeros(len(rngs), dtype=bool), np.zeros((len(rngs), self.n_samples),
+                 dtype=np.int64), np.zeros((len(rngs), self.n_samples)))
         for g in range(0, len(seeded), step):
             group = seeded[g : g + step]
-            C0[group] = self._X[self._kmeanspp([rngs[r] for r in group])]
-        return [self._result(*out) for out in self._lloyd(C0)]
+            ids, first[1][group], first[2][group] = self._kmeanspp(
+                [rngs[r] for r in group], with_labels=True)
+            C0[group] = self._X[ids]
+            first[0][group] = True
+        return [self._result(*out) for out in self._lloyd(C0, first)]
 
     def canonical(self, x: Any) -> np.ndarray:
         """Centres sorted in the canonical (lexicographic) order, flattened.
@@ -365,8 +370,12 @@ default="k-means++"
             if self._prune:
                 ub[part], lb[part] = up, low
 
-    def _kmeanspp(self, rngs: list[np.random.Generator]) -> np.ndarray:
+    def _kmeanspp(self, rngs: list[np.random.Generator], with_labels: bool = False):
         """Greedy k-means++ seeding of len(rngs) restarts at once; sample indices (R, k).
+
+        With ``with_labels``, also the closest seed of every sample and its distance
+        (R, n) each, which the seeding computes anyway: they stand in for the first
+        assignment step of Lloyd's iteration.
 
         Every per-restart quantity is computed with the same operations whatever R
         (GEMM column blocks, fixed row chunks, contiguous row sums), so seeding a
@@ -384,6 +393,7 @@ default="k-means++"
             closest[r] += Xk[ids[r, 0], d + 1]
         np.maximum(closest, 0.0, out=closest)
         cum = np.cumsum(closest, axis=1)
+        labels = np.zeros((R, n), dtype=np.int64)
         rows = np.zeros((R * t, d + 2))
         rows[:, d + 1] = 1.0
         rows_t = rows.T
@@ -407,8 +417,14 @@ default="k-means++"
                            out=dist[:, :, s:e])
             best = np.argmin(dist.sum(axis=2), axis=1)
             ids[:, c] = cand[arange_r, best]
-            np.maximum(dist[arange_r, best], 0.0, out=closest)
+            chosen = dist[arange_r, best]
+            # strictly closer only: on a tie the earlier centre keeps the sample, as
+            # Lloyd's argmin (first index) would
+            np.copyto(labels, c, where=chosen < closest)
+            np.maximum(chosen, 0.0, out=closest)
             np.cumsum(closest, axis=1, out=cum)
+        if with_labels:
+            return ids, labels, np.sqrt(closest, out=closest)
         return ids
 
     def _relocate(self, r_labels: np.ndarray, old: np.ndarray, sums: np.ndarray,
@@ -432,8 +448,12 @@ default="k-means++"
             counts[new_id] = 1.0
             counts[old_id] -= 1.0
 
-    def _lloyd(self, C0: np.ndarray):
-        """Run Lloyd from R initial centres; list of (centres, labels, inertia, nit, ok)."""
+    def _lloyd(self, C0: np.ndarray, first: tuple | None = None):
+        """Run Lloyd from R initial centres; list of (centres, labels, inertia, nit, ok).
+
+        ``first = (known, labels, dist)``: restarts with ``known`` start from these
+        labels (and distances to their centre) instead of a first assignment step.
+        """
         R, k, d = C0.shape
         n = self.n_samples
         centres = C0.copy()
@@ -441,12 +461,18 @@ default="k-means++"
         active = np.arange(R)
         lab = np.zeros((R, n), dtype=np.int64)
         ub = np.zeros((R, n))
-        lb = np.zeros((R, n))
+        lb = np.zeros((R, n))  # 0: no lower bound known yet
+        todo = np.arange(R)
+        if first is not None:
+            known = first[0]
+            lab[known], ub[known] = first[1][known], first[2][known]
+            todo = np.flatnonzero(~known)
         lab_old = np.full((R, n), -1, dtype=np.int64)
         shift = None
         offsets = (np.arange(R) * k)[:, None]
         for it in range(self.max_iter):
-            self._estep(centres, active, shift, lab, ub, lb, np.arange(active.size))
+            self._estep(centres, active, shift, lab, ub, lb,
+                        todo if it == 0 else np.arange(active.size))
             idx = (lab + offsets[: active.size]).T.ravel()
             sums = (self._onehot(idx, active.size) @ self._Xk).reshape(active.size, k, d + 2)
             counts = sums[:, :, d].copy()
