@@ -159,3 +159,43 @@ def test_gmm_local_optima():
     # scikit-learn agrees on the likelihoods and its EM does not leave those optima
     assert max(out["sklearn_agree"]) < 1e-6
     assert max(out["sklearn_moved"]) < 1e-5
+
+
+def test_restarts_vs_global():
+    out = run("restarts_vs_global")
+    table, summary, profile = out["table"], out["summary"], out["profile"]
+    assert (table["nfev"] <= out["budget"]).all()  # one budget for every method
+    rate = summary.set_index(["problem", "method"])["success_rate"]
+    # L-BFGS-B restarts solve the smooth few-basin problems on this budget
+    assert rate.xs("multistart", level="method").min() >= 0.5
+    # the profile is a distribution function in tau ...
+    assert (profile.diff(axis=1).fillna(0) >= 0).all().all()
+    # ... whose right end is each method's share of solved instances
+    solved = table.groupby("method")["success"].mean()
+    assert profile[100.0].to_dict() == pytest.approx(solved.to_dict())
+
+
+def test_wrap_your_optimizer(tmp_path):
+    out = run("wrap_your_optimizer", store=str(tmp_path / "runs.sqlite"))
+    assert out["n_distinct"] == 4  # Himmelblau's four global minima
+    assert max(out["minima_funs"]) < 1e-12
+    assert out["jobs_equal"]  # n_jobs=2 table == n_jobs=1 table
+    assert (out["n_cut"], out["n_resumed"]) == (3, 6)
+    assert out["loaded_from_store"] and out["resumed_equals_fresh"]
+    assert out["mlp_loss_spread"] > 0  # the estimator's restarts differ
+    assert out["stored_runs"] == ["compass", "mlp"]
+
+
+def test_compass_search_is_a_local_method():
+    # The hand-written solver converges to the minimum of a convex quadratic.
+    module = load("wrap_your_optimizer")
+    res = module.compass_search([4.0, -3.0], np.random.default_rng(0),
+                                fun=lambda x: float((x[0] - 1) ** 2 + 2 * (x[1] + 0.5) ** 2))
+    assert np.allclose(res.x, [1.0, -0.5], atol=1e-8) and res.fun < 1e-15
+
+
+def test_dask_cluster():
+    out = run("dask_cluster")
+    assert out["equal"]  # the cluster's table equals the local one, row for row
+    assert out["workers"] == 2 and out["n"] == 16
+    assert out["best"] == out["best_local"]
