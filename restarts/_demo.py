@@ -185,10 +185,14 @@ def run_demo(out: Any = ".", *, quick: bool = False, n_jobs: int = 1, progress: 
                           n_jobs=n_jobs, dim=d) for p, d in problems]
         # Evaluations each run needed to succeed, from its trace (the traces are
         # per-problem attrs, which pandas cannot concatenate).
+        traces = {(t["problem"].iloc[0], *key): tr for t in tables
+                  for key, tr in t.attrs["traces"].items()}
+        f_ref = {t["problem"].iloc[0]: t.attrs["f_ref"] for t in tables}
         tables = [rs.analysis.add_solve_evaluations(t) for t in tables]
         for t in tables:
             t.attrs = {}
         compare_table = pd.concat(tables, ignore_index=True)
+        compare_table.attrs.update(traces=traces, f_ref=f_ref)
         compare_table.to_csv(out / "restarts-demo-compare.csv", index=False)
         summary = rs.analysis.summarize_comparison(compare_table)
         _table(echo, summary[["problem", "method", "success_rate", "median_gap",

@@ -30,6 +30,7 @@ __all__ = [
     "loss_curves",
     "performance_profile",
     "data_profile",
+    "traces",
     "save",
 ]
 
@@ -373,5 +374,84 @@ def data_profile(table: Any, *, measure: str = "nfev", ax: Any = None, path: Any
     ax.set_xlabel(f"budget in {unit}")
     ax.set_ylabel("share of instances solved")
     ax.set_title("Data profile")
+    ax.legend(fontsize="x-small", loc="best")
+    return _finish(ax, path)
+
+
+def _trace_store(table: Any, owner: str) -> tuple[dict, Any]:
+    traces = getattr(table, "attrs", {}).get("traces")
+    f_ref = getattr(table, "attrs", {}).get("f_ref")
+    if not isinstance(traces, dict) or f_ref is None:
+        raise fail("table", owner, "a restarts.compare() table with attrs['traces'] and "
+                   "attrs['f_ref'] (lost by CSV files and pandas.concat)", table, ValueError)
+    return traces, f_ref
+
+
+def traces(table: Any, problem: str | None = None, *, ax: Any = None, path: Any = None,
+           figsize: Any = (6.0, 4.0), dpi: int = 100) -> Any:
+    """Best-so-far gap against evaluations, per method, from :func:`restarts.compare`.
+
+    The median over repeats is drawn as a line and the range over repeats as a band.
+    The traces live in ``table.attrs["traces"]`` keyed ``(method, repeat)`` (or
+    ``(problem, method, repeat)`` with ``attrs["f_ref"]`` a dict by problem, for
+    tables of several problems).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A :func:`restarts.compare` result (in memory: CSV files do not keep traces).
+    problem : str, optional
+        Which problem to draw when the table has several (default: the first).
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> from restarts import plot
+    >>> df = rs.compare("booth", methods=["direct"], budget=200, repeats=2)
+    >>> plot.traces(df).get_xlabel()
+    'objective evaluations'
+    """
+    owner = "plot.traces()"
+    t = analysis._as_table(table, owner, ("problem", "method", "repeat"))
+    store, f_ref = _trace_store(table, owner)
+    names = list(dict.fromkeys(t["problem"].astype(str)))
+    if problem is None:
+        problem = names[0]
+    elif problem not in names:
+        raise fail("problem", owner, f"one of {names}", problem)
+    ref = float(f_ref[problem] if isinstance(f_ref, Mapping) else f_ref)
+    ax = _axes(ax, figsize, dpi, owner)
+    rows = t[t["problem"].astype(str) == problem]
+    top = float(pd.to_numeric(rows["budget"]).max()) if "budget" in rows else None
+    for c, (method, g) in enumerate(rows.groupby("method", sort=True)):  # profile colours
+        curves = []
+        for repeat in g["repeat"]:
+            tr = store.get((problem, method, repeat), store.get((method, repeat)))
+            if tr is None or len(tr) == 0:
+                continue
+            curves.append(np.asarray(tr, dtype=float).reshape(-1, 2))
+        if not curves:
+            continue
+        end = top or max(cv[-1, 0] for cv in curves)
+        grid = np.unique(np.geomspace(1, max(end, 2), 120).round())
+        gaps = np.full((len(curves), grid.size), np.nan)
+        for i, cv in enumerate(curves):
+            pos = np.searchsorted(cv[:, 0], grid, side="right") - 1
+            ok = pos >= 0
+            gaps[i, ok] = np.maximum(cv[pos[ok], 1] - ref, 1e-12)
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                med = np.nanmedian(gaps, axis=0)
+                lo, hi = np.nanmin(gaps, axis=0), np.nanmax(gaps, axis=0)
+        ax.plot(grid, med, color=f"C{c % 10}", label=str(method))
+        ax.fill_between(grid, lo, hi, color=f"C{c % 10}", alpha=0.15, lw=0)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("objective evaluations")
+    ax.set_ylabel("best value so far - reference")
+    ax.set_title(f"{problem}: median and range over repeats", fontsize="medium")
     ax.legend(fontsize="x-small", loc="best")
     return _finish(ax, path)

@@ -374,6 +374,10 @@ def _compare_section(page: _Page, table: pd.DataFrame) -> None:
               f"{len(table)} runs" + (f", budget {_fmt(budget)} evaluations per run"
                                       if budget is not None else "") + ".")
     page.table(analysis.summarize_comparison(table))
+    if isinstance(table.attrs.get("traces"), dict):
+        for problem in problems:
+            page.figure(lambda kw, p=problem: plot.traces(table, p, **kw),
+                        f"{problem}: best value so far against evaluations, per method")
     page.figure(lambda kw: plot.performance_profile(table, **kw),
                 "Performance profile (Dolan & Moré): evaluations to solve relative to the best")
     page.figure(lambda kw: plot.data_profile(table, **kw),

@@ -69,7 +69,15 @@ CASES = {
     "loss_curves": lambda r, m, c, **kw: plot.loss_curves({"xor": m}, **kw),
     "performance_profile": lambda r, m, c, **kw: plot.performance_profile(c, **kw),
     "data_profile": lambda r, m, c, **kw: plot.data_profile(c, **kw),
+    "traces": lambda r, m, c, **kw: plot.traces(_real_compare(), **kw),
 }
+
+
+def _real_compare():
+    if not hasattr(_real_compare, "df"):
+        _real_compare.df = rs.compare("six_hump_camel", methods=["multistart", "direct"],
+                                      budget=300, repeats=2)
+    return _real_compare.df
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -126,3 +134,21 @@ def test_import_restarts_does_not_import_matplotlib():
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(rs.__file__))}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_traces_follow_compare_traces_and_need_them():
+    df = _real_compare()
+    ax = plot.traces(df)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["direct", "multistart"]
+    direct = ax.get_lines()[0]
+    x, y = direct.get_data()
+    # DIRECT is deterministic: both repeats are the same trace, so the median is it
+    tr = np.asarray(df.attrs["traces"][("direct", 0)])
+    at = np.searchsorted(tr[:, 0], x[-1], side="right") - 1
+    assert y[-1] == pytest.approx(max(tr[at, 1] - df.attrs["f_ref"], 1e-12))
+    bare = df.copy()
+    bare.attrs = {}  # what a CSV round trip leaves
+    with pytest.raises(ValueError, match="attrs"):
+        plot.traces(bare)
+    with pytest.raises(ValueError, match="'problem' parameter"):
+        plot.traces(df, "nope")
