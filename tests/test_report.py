@@ -80,8 +80,8 @@ def test_report_parses_embeds_every_figure_and_states_best(run, compare_table, t
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
         assert img["alt"]
     # run: basins, ECDF, success curve, convergence; group: ECDF, convergence, loss curves;
-    # comparison: performance and data profiles
-    assert len(parsed.images) == 4 + 3 + 2
+    # comparison: convergence traces (one problem), performance and data profiles
+    assert len(parsed.images) == 4 + 3 + 3
     text = " ".join(parsed.text)
     assert f"{len(parsed.images)} figures" in text
     assert _fmt(run.fun) in text
