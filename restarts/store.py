@@ -82,7 +82,7 @@ CREATE TABLE restarts (
     extra TEXT,
     message TEXT,
     PRIMARY KEY (run, restart)
-);
+) WITHOUT ROWID;
 """
 _RUN_COLUMNS = ("name", "created", "seed_entropy", "seed_spawn_key", "n_starts", "strategy",
                 "solver", "package_version", "config", "n_done", "stopped_by", "finished")
@@ -109,10 +109,18 @@ def encode_array(arr: np.ndarray) -> bytes | None:
     >>> decode_array(blob).tolist()
     [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     """
-    if arr.dtype.kind not in _ARRAY_KINDS:
-        return None
-    head = f"{arr.dtype.str};{','.join(map(str, arr.shape))}\n".encode("ascii")
-    return head + np.ascontiguousarray(arr).tobytes()
+    key = (arr.dtype, arr.shape)
+    head = _HEADS.get(key)
+    if head is None:
+        if arr.dtype.kind not in _ARRAY_KINDS:
+            return None
+        head = f"{arr.dtype.str};{','.join(map(str, arr.shape))}\n".encode("ascii")
+        if len(_HEADS) < 1024:  # a run has few distinct shapes: cache their headers
+            _HEADS[key] = head
+    return head + arr.tobytes()  # C order whatever the layout
+
+
+_HEADS: dict[tuple, bytes] = {}
 
 
 def decode_array(blob: bytes) -> np.ndarray:
