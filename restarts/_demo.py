@@ -32,8 +32,24 @@ _INITS = [("zeros", {}), ("constant", {"value": 0.5}), ("xavier_uniform", {}),
           ("he_normal", {})]
 
 
+class _Clock:
+    """Seconds since the current section started (printed after its table)."""
+
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+
+    def lap(self) -> float:
+        now = time.perf_counter()
+        out, self.t = now - self.t, now
+        return out
+
+
+_CLOCK = _Clock()
+
+
 def _table(echo: Callable[[str], None], df: pd.DataFrame) -> None:
     echo(df.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    echo(f"   ({_CLOCK.lap():.1f} s)")
 
 
 def _mlp_rows(runs: dict[str, Any], solved: Callable[[Any], bool]) -> pd.DataFrame:
@@ -90,6 +106,7 @@ def run_demo(out: Any = ".", *, quick: bool = False, n_jobs: int = 1, progress: 
         runs[name] = res
         return res
 
+    _CLOCK.lap()
     mode = "quick" if quick else "full"
     echo(f"restarts demo ({mode}): why random initialisation and restarts matter\n")
 
@@ -97,7 +114,7 @@ def run_demo(out: Any = ".", *, quick: bool = False, n_jobs: int = 1, progress: 
     from .cli import load_data
 
     X, y = load_data("xor")
-    n_xor = 12 if quick else 40
+    n_xor = 12 if quick else 100
     echo(f"1. An MLP with 2 tanh hidden units on XOR, {n_xor} restarts per initialisation")
     xor = {}
     for init, params in _INITS:
@@ -118,21 +135,21 @@ def run_demo(out: Any = ".", *, quick: bool = False, n_jobs: int = 1, progress: 
         echo(f"(skipping the digits sections: {exc})\n")
     if have_sklearn:
         m = 300 if quick else 600
-        n_dig = 4 if quick else 8
+        n_dig = 4 if quick else 10
         echo(f"2. An MLP with 16 hidden units on {m} handwritten digits (8x8 pixels), "
              f"{n_dig} restarts per initialisation")
         digits = {}
         for init, params in _INITS:
             mlp = rs.solvers.MLP(Xd[:m], yd[:m], hidden=(16,), init=init,
                                  init_params=params or None, lr=0.01,
-                                 epochs=60 if quick else 150)
+                                 epochs=60 if quick else 200)
             digits[init] = multistart(f"digits/{init}", mlp, n_dig)
         _table(echo, _mlp_rows(digits, lambda r: r.extra.get("train_accuracy", 0) >= 0.95))
         echo("   success = training accuracy >= 95%. With zero or constant weights all 16\n"
              "   units are copies of one: the loss stays near log(10) = 2.30.\n")
 
         # 2. k-means -----------------------------------------------------------------
-        n_km = 10 if quick else 40
+        n_km = 10 if quick else 100
         echo(f"3. k-means (10 clusters) on all {len(Xd)} digits, {n_km} restarts")
         rows = []
         for init in ("k-means++", "random"):
@@ -148,7 +165,7 @@ def run_demo(out: Any = ".", *, quick: bool = False, n_jobs: int = 1, progress: 
 
     # 3. a multimodal function ---------------------------------------------------------
     prob = rs.problems.get("rastrigin", dim=2)
-    n_ras = 60 if quick else 200
+    n_ras = 60 if quick else 300
     echo(f"4. L-BFGS-B on the 2-d Rastrigin function (global minimum {prob.f_min:g}), "
          f"{n_ras} Sobol restarts")
     res = multistart("rastrigin-2d", rs.solvers.Minimize(prob.fun, bounds=prob.bounds), n_ras,
@@ -177,7 +194,7 @@ def run_demo(out: Any = ".", *, quick: bool = False, n_jobs: int = 1, progress: 
         methods = (["multistart", "tiktak", "differential_evolution"] if quick else
                    ["multistart", "tiktak", "mlsl", "basinhopping", "differential_evolution",
                     "dual_annealing"])
-        repeats, budget = (3, 600) if quick else (5, 2000)
+        repeats, budget = (3, 600) if quick else (6, 2000)
         problems = [("six_hump_camel", None), ("rastrigin", 3)]
         echo(f"5. Restart strategies vs SciPy's global optimizers: {len(problems)} problems, "
              f"{repeats} repeats, {budget} evaluations each")
