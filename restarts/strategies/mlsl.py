@@ -33,6 +33,7 @@ import math
 from collections.abc import Generator
 
 import numpy as np
+from scipy.spatial import cKDTree
 from scipy.special import gammaln
 
 from .._validation import check_int, check_real
@@ -132,10 +133,13 @@ class MLSL(Strategy):
             reduced = reduced[np.isfinite(values[reduced])]
             # Points with a lower value than a reduced point are reduced points too, so
             # "no better point within r_k" only needs distances inside the reduced sample.
-            pts = units[reduced]
-            dist = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
-            better = values[reduced][None, :] < values[reduced][:, None]
-            linked = np.any(better & (dist <= r_k), axis=1)
+            linked = np.zeros(len(reduced), dtype=bool)
+            pairs = cKDTree(units[reduced]).query_pairs(r_k, output_type="ndarray")
+            if len(pairs):
+                a, b = pairs[:, 0], pairs[:, 1]
+                worse = np.where(values[reduced][a] < values[reduced][b], b, a)
+                ties = values[reduced][a] == values[reduced][b]
+                linked[worse[~ties]] = True
             for j in np.flatnonzero(~linked):
                 i = reduced[j]
                 if started[i]:

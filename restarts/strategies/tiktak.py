@@ -146,23 +146,19 @@ class TikTak(Strategy):
         return {"strategy": self.name, "n_sample": self.n_sample, "keep": self.keep,
                 "sample_share": self.sample_share}
 
-    def _sample_size(self, ctx: StrategyContext) -> int:
-        n = self.n_sample or math.ceil(ctx.n_starts / self.keep)
-        if ctx.max_nfev is not None:
-            n = min(n, max(1, int(self.sample_share * ctx.max_nfev)))
-        return n
-
     def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
         fun, bounds = objective_of(ctx, self.name)
         lo, width = bounds[:, 0], bounds[:, 1] - bounds[:, 0]
-        n = self._sample_size(ctx)
+        n = self.n_sample or math.ceil(ctx.n_starts / self.keep)
         engine = qmc.Sobol(bounds.shape[0], scramble=True, rng=ctx.rng)
         best_x: np.ndarray | None = None
         best_f = math.inf
         index, spent, searches = 0, 0, 0
         while index < ctx.n_starts:
             left = remaining(ctx)
-            size = n if left is None else min(n, left)
+            # Each cycle samples at most sample_share of what is left, so a late cycle
+            # still leaves most of the budget to its local searches.
+            size = n if left is None else min(n, max(1, int(self.sample_share * left)))
             if size < 1:
                 return
             with warnings.catch_warnings():  # non-power-of-2 sizes are fine here

@@ -1,0 +1,171 @@
+"""TikTak and MLSL: the paper's rules, budgets kept exactly, and reproducibility."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import qmc
+
+import restarts as rs
+from restarts.strategies import MLSL, TikTak, get_strategy
+from restarts.strategies.mlsl import critical_distance
+from restarts.strategies.tiktak import tiktak_theta
+
+STRATEGIES = ["tiktak", "mlsl"]
+
+
+class Counted:
+    """An independent evaluation counter around a function (picklable)."""
+
+    def __init__(self, fun):
+        self.fun, self.n = fun, 0
+
+    def __call__(self, x):
+        self.n += 1
+        return self.fun(x)
+
+
+def _table(res):
+    return res.table.drop(columns=["time_s"])
+
+
+def test_registered_by_name():
+    assert isinstance(get_strategy("tiktak"), TikTak)
+    assert isinstance(get_strategy("mlsl"), MLSL)
+
+
+def test_theta_rule_by_hand():
+    # theta_k = min(max(0.1, sqrt(k / N)), 0.995)
+    assert tiktak_theta(1, 1000) == 0.1  # sqrt(0.001) = 0.03 -> floor 0.1
+    assert tiktak_theta(250, 1000) == 0.5
+    assert tiktak_theta(640, 1000) == pytest.approx(0.8)
+    assert tiktak_theta(1000, 1000) == 0.995  # sqrt(1) = 1 -> cap 0.995
+
+
+def test_critical_distance_against_formula():
+    for n, d, sigma in [(100, 2, 4.0), (500, 5, 2.0), (3000, 10, 4.0)]:
+        expected = (math.gamma(1 + d / 2) * sigma * math.log(n) / n) ** (1 / d) / math.sqrt(
+            math.pi
+        )
+        assert critical_distance(n, d, sigma) == pytest.approx(expected, rel=1e-12)
+    # it shrinks as the sample grows
+    assert critical_distance(1000, 3) < critical_distance(100, 3)
+
+
+@pytest.mark.filterwarnings("ignore:The balance properties")
+def test_tiktak_starts_follow_the_paper():
+    """Recompute the Sobol' sample and every start point independently."""
+    p = rs.problems.get("six_hump_camel")
+    seed, n_sample, keep, n_starts = 7, 40, 0.1, 4
+    res = rs.multistart(rs.solvers.Minimize(p.fun, bounds=p.bounds), n_starts,
+                        strategy=TikTak(n_sample=n_sample, keep=keep), rng=seed)
+    gen = np.random.default_rng(np.random.SeedSequence(seed))
+    lo, hi = p.bounds[:, 0], p.bounds[:, 1]
+    pts = lo + qmc.Sobol(2, scramble=True, rng=gen).random(n_sample) * (hi - lo)
+    vals = np.array([p(x) for x in pts])
+    kept = pts[np.argsort(vals, kind="stable")[:4]]
+    best_x, best_f = pts[np.argmin(vals)], vals.min()
+    table = res.table
+    assert res.config["extra_nfev"] == n_sample
+    for k in range(n_starts):
+        theta = min(max(0.1, math.sqrt((k + 1) / n_starts)), 0.995)
+        start = (1 - theta) * kept[k] + theta * best_x
+        np.testing.assert_allclose(table.loc[k, ["x0_0", "x0_1"]].to_numpy(float), start)
+        r = res.results[k]
+        if r.fun < best_f:
+            best_f, best_x = r.fun, np.asarray(r.x)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("budget", [3, 57, 400, 1500])
+def test_budget_is_never_exceeded_and_counted_exactly(strategy, budget):
+    p = rs.problems.get("hartmann3")
+    fun = Counted(p.fun)
+    res = rs.multistart(rs.solvers.Minimize(fun, bounds=p.bounds), 10**5, strategy=strategy,
+                        rng=1, stop=rs.stop.MaxEvaluations(budget))
+    recorded = int(res.table["nfev"].fillna(0).sum()) + res.config["extra_nfev"]
+    assert recorded == fun.n
+    assert fun.n <= budget
+    if budget >= 400:  # a real budget is spent, not left over
+        assert fun.n == budget
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_same_rows_whatever_n_jobs(strategy):
+    p = rs.problems.get("branin")
+    solver = rs.solvers.Minimize(p.fun, bounds=p.bounds)
+    kw = {"strategy": strategy, "stop": rs.stop.MaxEvaluations(800)}
+    one = rs.multistart(solver, 500, rng=3, n_jobs=1, **kw)
+    two = rs.multistart(solver, 500, rng=3, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(_table(one), _table(two))
+    other = rs.multistart(solver, 500, rng=4, n_jobs=1, **kw)
+    assert not _table(one).equals(_table(other))
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_row_rerun_alone_reproduces_itself(strategy):
+    p = rs.problems.get("hartmann3")
+    solver = rs.solvers.Minimize(p.fun, bounds=p.bounds)
+    res = rs.multistart(solver, 50, strategy=strategy, rng=5, stop=rs.stop.MaxEvaluations(600))
+    table = res.table
+    i = len(table) // 2
+    start = table.loc[i, ["x0_0", "x0_1", "x0_2"]].to_numpy(float)
+    again = solver(start, np.random.default_rng(res.restart_seed(i)))
+    assert again.fun == res.results[i].fun or not res.results[i].success
+
+
+def test_mlsl_searches_a_single_basin_once():
+    # A convex bowl has one basin: after the first search every candidate is linked
+    # to a better point or lies in the known basin.
+    solver = rs.solvers.Minimize(lambda x: float(np.sum((x - 0.3) ** 2)), bounds=[(-1, 1)] * 3)
+    res = rs.multistart(solver, 100, strategy="mlsl", rng=0, stop=rs.stop.MaxEvaluations(3000))
+    assert len(res.table) == 1
+    assert res.fun < 1e-10
+
+
+def test_mlsl_finds_several_basins_of_a_multimodal_function():
+    p = rs.problems.get("himmelblau")  # four global minima
+    res = rs.multistart(rs.solvers.Minimize(p.fun, bounds=p.bounds), 100, strategy=MLSL(sigma=2),
+                        rng=0, stop=rs.stop.MaxEvaluations(3000))
+    found = res.solutions
+    assert (found["fun"] < 1e-8).sum() == 4
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_solver_without_box_is_a_clear_error(strategy):
+    with pytest.raises(ValueError, match="'fun' and 'bounds'"):
+        rs.multistart(lambda s, r: (s, 0.0), 3, starts=[[0.0]] * 3, strategy=strategy, rng=0)
+
+
+def test_bad_parameters():
+    with pytest.raises(ValueError, match="'keep' parameter of TikTak"):
+        TikTak(keep=0)
+    with pytest.raises(ValueError, match="'sigma' parameter of MLSL"):
+        MLSL(sigma=-1.0)
+    with pytest.raises(TypeError, match="'n_sample' parameter of MLSL"):
+        MLSL(n_sample=2.5)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("name,dim", [("hartmann6", None), ("shekel10", None)])
+def test_finds_global_minimum_within_default_budget(strategy, name, dim):
+    """>= 9 of 10 seeds reach f_min (1e-4 relative), on shifted instances, DE's budget."""
+    df = rs.compare(name, dim=dim, methods=[strategy], repeats=10, rng=0, shift=True,
+                    n_jobs=2)
+    assert (df["nfev"] <= df["budget"]).all()
+    assert df["success"].sum() >= 9, df[["repeat", "gap", "nfev"]]
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "Measured with L-BFGS-B local searches at DE's default budget (~5k-15k evaluations): "
+    "TikTak solves shifted 5-d Rastrigin in about 5 of 10 seeds, MLSL in none (uniform "
+    "sampling almost never lands in the global basin; dual_annealing solves it)."))
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_finds_rastrigin_5d_within_default_budget(strategy):
+    df = rs.compare("rastrigin", dim=5, methods=[strategy], repeats=10, rng=0, shift=True,
+                    n_jobs=2)
+    assert (df["nfev"] <= df["budget"]).all()
+    assert df["success"].sum() >= 9, df[["repeat", "gap", "nfev"]]
