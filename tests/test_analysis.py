@@ -395,3 +395,15 @@ def test_add_solve_evaluations_from_compare_traces():
     assert "traces" not in out.attrs
     with pytest.raises(ValueError, match="attrs"):
         analysis.add_solve_evaluations(pd.DataFrame({"method": ["m"], "repeat": [0]}))
+
+
+def test_stop_rules_replay_identically_on_resume(tmp_path):
+    solver = _basin_solver([0.2, 0.3, 0.5])
+    db = tmp_path / "runs.db"
+    for rule in (rs.stop.Discoveries(3), rs.stop.Bayesian(), rs.stop.MissingMass(0.6)):
+        name = type(rule).__name__
+        first = rs.multistart(solver, 400, rng=9, stop=rule, store=db, name=name)
+        again = rs.multistart(solver, 400, rng=9, stop=rule, store=db, name=name)
+        assert again.stopped_by == first.stopped_by == name
+        pd.testing.assert_frame_equal(first.table.drop(columns="time_s"),
+                                      again.table.drop(columns="time_s"))
