@@ -1,0 +1,152 @@
+"""compare(): equal budgets counted once, reproducible rows, clear errors, the CLI hook."""
+
+from __future__ import annotations
+
+import argparse
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import restarts as rs
+from restarts.compare import METHODS, add_cli, default_budget, summarize
+
+
+class Counted:
+    """An independent counter around a function, outside compare()."""
+
+    def __init__(self, fun):
+        self.fun, self.n = fun, 0
+
+    def __call__(self, x):
+        self.n += 1
+        return self.fun(x)
+
+
+def _rows(df):
+    return df.drop(columns=["time_s"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_budget_counted_by_one_wrapper(method):
+    base = rs.problems.get("hartmann3")
+    fun = Counted(base.fun)
+    problem = rs.Problem("h3", fun, base.bounds, f_min=base.f_min)
+    budget = 300
+    df = compare_one(problem, method, budget, repeats=2)
+    assert (df["nfev"] <= budget).all()
+    assert int(df["nfev"].sum()) == fun.n  # nothing uncounted, nothing double-counted
+    assert (df["budget"] == budget).all()
+    assert (df["best_so_far_at"] <= df["nfev"]).all()
+
+
+def compare_one(problem, method, budget, repeats=1):
+    return rs.compare(problem, methods=[method], budget=budget, repeats=repeats, rng=0)
+
+
+@pytest.mark.parametrize("method", ["multistart", "basinhopping", "dual_annealing"])
+def test_methods_that_would_overrun_are_stopped_at_the_budget(method):
+    # These never stop on their own before a large budget: they must be cut exactly.
+    df = compare_one("rastrigin", method, 777)
+    assert df["nfev"].iloc[0] == 777
+
+
+def test_same_rows_whatever_n_jobs_and_method_list():
+    kw = {"budget": 400, "repeats": 3, "rng": 11, "shift": True}
+    one = rs.compare("branin", n_jobs=1, **kw)
+    two = rs.compare("branin", n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(_rows(one), _rows(two))
+    alone = rs.compare("branin", methods=["mlsl"], n_jobs=1, **kw)
+    pd.testing.assert_frame_equal(_rows(alone), _rows(one[one["method"] == "mlsl"]))
+    other = rs.compare("branin", methods=["mlsl"], n_jobs=1, **{**kw, "rng": 12})
+    assert not _rows(other)["fun"].equals(_rows(alone)["fun"])
+
+
+def test_table_columns_success_and_traces():
+    p = rs.problems.get("six_hump_camel")
+    df = rs.compare(p, methods=["tiktak", "direct"], budget=500, repeats=2)
+    assert list(df.columns) == ["problem", "method", "repeat", "fun", "gap", "success", "nfev",
+                                "time_s", "budget", "best_so_far_at"]
+    np.testing.assert_allclose(df["gap"], df["fun"] - p.f_min)
+    assert (df["success"] == (df["gap"] <= 1e-4 * max(1.0, abs(p.f_min)))).all()
+    for row in df.itertuples():
+        trace = df.attrs["traces"][(row.method, row.repeat)]
+        assert trace[-1, 1] == row.fun and trace[-1, 0] == row.best_so_far_at
+        assert np.all(np.diff(trace[:, 1]) < 0) and np.all(np.diff(trace[:, 0]) > 0)
+
+
+def test_success_threshold_by_hand():
+    # f = x^2 + 5 on [-1, 1]: f_min = 5, threshold 1e-4 * 5 = 5e-4.
+    p = rs.Problem("shifted_bowl", lambda x: float(x[0] ** 2 + 5), [(-1, 1)], f_min=5.0)
+    df = rs.compare(p, methods=["tiktak"], budget=100, repeats=1)
+    assert df["success"].iloc[0] and df["gap"].iloc[0] < 5e-4
+
+
+def test_problem_without_f_min_is_compared_against_best_found():
+    p = rs.Problem("wavy", lambda x: float(np.sin(3 * x[0]) + 0.1 * x[0] ** 2 + x[1] ** 2),
+                   [(-5, 5), (-2, 2)])
+    df = rs.compare(p, methods=["multistart", "tiktak", "direct"], budget=300, repeats=2)
+    assert df["gap"].min() == 0.0 and (df["gap"] >= 0).all()
+    assert df.attrs["f_ref"] == df["fun"].min()
+    assert df["success"].any()
+
+
+def test_default_budget_is_differential_evolutions_own():
+    p = rs.problems.get("branin")
+    df = rs.compare(p, methods=["tiktak"], repeats=1, rng=3)
+    assert df.attrs["budget_source"] == "differential_evolution defaults"
+    assert df["budget"].iloc[0] == default_budget(p, 3)
+    # measured independently: DE with defaults and a counter around fun
+    counted = Counted(p.fun)
+    from scipy.optimize import differential_evolution
+
+    res = differential_evolution(counted, [tuple(b) for b in p.bounds], rng=np.random.default_rng(
+        np.random.SeedSequence(3, spawn_key=(2**31 - 1,))))
+    assert counted.n == df["budget"].iloc[0] and res.nfev <= counted.n
+
+
+def test_shift_moves_the_optimum_per_repeat():
+    df = rs.compare("rastrigin", dim=2, methods=["direct"], budget=300, repeats=3, shift=True)
+    assert set(df["problem"]) == {"rastrigin[shifted]"}
+    assert df["fun"].nunique() > 1  # DIRECT is deterministic: only the instance changes
+    plain = rs.compare("rastrigin", dim=2, methods=["direct"], budget=300, repeats=2)
+    assert plain["fun"].nunique() == 1
+
+
+def test_summary_table():
+    df = rs.compare("booth", methods=["tiktak", "direct"], budget=300, repeats=2)
+    s = summarize(df)
+    assert list(s["method"]) == ["tiktak", "direct"]
+    tik = df[df["method"] == "tiktak"]
+    assert s.loc[0, "success_rate"] == tik["success"].mean()
+    assert s.loc[0, "median_gap"] == tik["gap"].median()
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match=r"methods.*'tiktak'.*Got unknown \['bogus'\]"):
+        rs.compare("branin", methods=["tiktak", "bogus"], budget=100)
+    with pytest.raises(ValueError, match="budget.*at least 30.*differential_evolution"):
+        rs.compare("branin", methods=["differential_evolution"], budget=10)
+    with pytest.raises(ValueError, match="'repeats' parameter of compare"):
+        rs.compare("branin", repeats=0)
+    no_box = types.SimpleNamespace(name="f", fun=lambda x: 0.0, bounds=None, f_min=None)
+    with pytest.raises(ValueError, match="must have bounds"):
+        rs.compare(no_box, budget=100)
+    with pytest.raises(ValueError, match="'name' parameter of get"):
+        rs.compare("no_such_problem", budget=100)
+    with pytest.raises(ValueError, match="shift"):
+        rs.compare(rs.Problem("mine", lambda x: 0.0, [(0, 1)]), budget=100, shift=True)
+
+
+def test_cli_hook(tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="restarts")
+    add_cli(parser.add_subparsers(dest="command"))
+    out = tmp_path / "table.csv"
+    args = parser.parse_args(["compare", "--problem", "booth", "--budget", "200", "--repeats",
+                              "2", "--methods", "tiktak,direct", "--shift", "--out", str(out)])
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    assert "success_rate" in printed and "tiktak" in printed and "booth[shifted]" in printed
+    table = pd.read_csv(out)
+    assert len(table) == 4 and set(table["method"]) == {"tiktak", "direct"}
