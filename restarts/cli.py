@@ -411,7 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dim", type=_positive_int, help="dimension of a scalable problem")
     run.add_argument("--data", help=f"data for kmeans/gmm/mlp: {', '.join(_DATASETS)}, "
                      "or a .npy/.csv file")
-    run.add_argument("--bounds", help="box as 'LOW,HIGH;LOW,HIGH' (overrides the problem's)")
+    run.add_argument("--bounds", help="box as 'LOW,HIGH;LOW,HIGH' (overrides the problem's); "
+                     "write --bounds=-5,5 when LOW is negative")
     run.add_argument("--starts", choices=[*_STARTS, "none"],
                      help="start-point sampler over the bounds (default: the solver's own)")
     run.add_argument("--n-starts", type=_positive_int, dest="n_starts",
