@@ -444,9 +444,10 @@ def write_report(
         group, _, member = name.partition("/")
         groups.setdefault(group if member else name, {})[member or name] = run
     if runs:
+        labels = {"restarts": "restarts", "failed": "failed", "best_fun": "best",
+                  "distinct_optima": "distinct optima"}
         index = pd.DataFrame([
-            {"run": n, **{k: v for k, v in run_summary(r).items()
-                          if k in ("restarts", "failed", "best_fun", "distinct_optima")}}
+            {"run": n, **{labels[k]: v for k, v in run_summary(r).items() if k in labels}}
             for n, r in runs.items()])
         page.heading("Runs")
         page.table(index)
