@@ -212,6 +212,8 @@ def iter_chunks(
     - anything else (``"threading"``, custom joblib backends): joblib.
     """
     chunks = [list(tasks[k:k + size]) for k in range(0, len(tasks), size)]
+    if not chunks:  # e.g. a resumed run that is already complete: start no workers
+        return
     workers = effective_workers(n_jobs, backend)
     in_process = workers == 1 and backend in (None, "sequential")
     if in_process or backend == "threading":
@@ -434,6 +436,7 @@ class _ProcessPool:
 
         self.ctx = get_context("loky")
         self.workers: list[_Worker] = []
+        self.pid = os.getpid()  # a forked child must not talk to its parent's workers
 
     def resize(self, n: int) -> list[_Worker]:
         """``n`` ready workers (new ones start in parallel)."""
@@ -463,7 +466,7 @@ _POOL: _ProcessPool | None = None
 
 def _pool() -> _ProcessPool:
     global _POOL
-    if _POOL is None:
+    if _POOL is None or _POOL.pid != os.getpid():
         import atexit
 
         _POOL = _ProcessPool()
@@ -543,11 +546,13 @@ def _process_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list,
             if grace is not None:
                 now = time.monotonic()
                 wait_for = math.inf
-                for w, (items, _, t_sent) in busy.items():
+                for w, (items, _, _) in busy.items():
                     pos, t0 = w.slot[0], w.slot[1]
-                    limit = timeout * (len(items) if w.slot[2] > 0 else 1) + grace
-                    t0 = t_sent if pos < 0 else t0
-                    wait_for = min(wait_for, max(0.0, t0 + limit - now))
+                    if pos >= 0:  # only a running restart has a deadline
+                        limit = timeout * (len(items) if w.slot[2] > 0 else 1) + grace
+                        wait_for = min(wait_for, max(0.0, t0 + limit - now))
+                if wait_for == math.inf and busy:
+                    wait_for = 0.05  # a worker is between restarts: look again soon
                 wait_for = None if wait_for == math.inf else wait_for
             watched = list(busy) + starting
             wait([w.conn for w in watched] + [w.proc.sentinel for w in watched],
@@ -579,10 +584,10 @@ def _process_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list,
                 elif not w.alive():
                     out += lost(w, _exit_text(w), False)
                 elif grace is not None:
-                    items, _, t_sent = busy[w]
+                    items = busy[w][0]
                     pos, t0 = w.slot[0], w.slot[1]
                     limit = timeout * (len(items) if w.slot[2] > 0 else 1) + grace
-                    if time.monotonic() - (t_sent if pos < 0 else t0) > limit:
+                    if pos >= 0 and time.monotonic() - t0 > limit:
                         w.kill()
                         out += lost(w, "was stopped", True)
             if out:

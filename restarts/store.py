@@ -90,6 +90,10 @@ _RESTART_COLUMNS = ("run", "restart", "fun", "success", "nit", "nfev", "time_s",
                     "attempts", "has_result", "start", "x", "x_note", "extra", "message")
 _INSERT = (f"INSERT OR REPLACE INTO restarts ({', '.join(_RESTART_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_RESTART_COLUMNS))})")
+# Binding parameters is most of a row's cost: rows without error, note, extra or
+# message bind 10 values instead of 15.
+_INSERT_PLAIN = (f"INSERT OR REPLACE INTO restarts ({', '.join(_RESTART_COLUMNS)}) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, 1, ?, ?, NULL, NULL, '')")
 
 
 # -- arrays and JSON ------------------------------------------------------------------
@@ -197,8 +201,13 @@ def _row(run: str, r: Restart) -> tuple:
             note = f"not stored: array of dtype {x.dtype} (only numeric arrays are)"
     elif x is not None:
         note = f"not stored: {type(x).__module__}.{type(x).__qualname__} is not an array"
+    extra = res.extra
+    if r.error is None and note is None and not extra and not res.message:
+        # The common row of a cheap solver: fewer parameters to bind (see _INSERT_PLAIN).
+        return (run, r.index, res.fun, res.success, res.nit, res.nfev, r.time_s, r.attempts,
+                start_blob, x_blob)
     return (run, r.index, res.fun, res.success, res.nit, res.nfev, r.time_s, r.error,
-            r.attempts, 1, start_blob, x_blob, note, _dump_extra(res.extra), res.message)
+            r.attempts, 1, start_blob, x_blob, note, _dump_extra(extra), res.message)
 
 
 def _restart_from_row(row: sqlite3.Row | tuple) -> Restart:
@@ -390,10 +399,15 @@ class RunSink:
         rows = [_row(name, r) for r in records]
         if not rows:
             return
+        plain = [r for r in rows if len(r) == 10]
+        full = [r for r in rows if len(r) != 10] if len(plain) != len(rows) else []
         con = self._con
         con.execute("BEGIN")
         try:
-            con.executemany(_INSERT, rows)
+            if plain:
+                con.executemany(_INSERT_PLAIN, plain)
+            if full:
+                con.executemany(_INSERT, full)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
