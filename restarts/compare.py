@@ -359,11 +359,14 @@ def compare(
         found), ``gap`` (``fun - f_min``), ``success``
         (``gap <= 1e-4 * max(1, |f_min|)``), ``nfev`` (counted evaluations, never
         above ``budget``), ``time_s``, ``budget``, ``best_so_far_at`` (the evaluation
-        at which the final best was first reached). Without a known ``f_min`` the
+        at which the final best was first reached), ``nfev_to_success`` (the
+        evaluation at which the best-so-far first met the success threshold, ``NaN``
+        for a run that did not succeed). Without a known ``f_min`` the
         reference is the best value any run found. ``df.attrs`` holds ``"traces"``
-        (a dict ``(method, repeat) -> ndarray (k, 2)`` of ``(nfev, best so far)`` at
-        each improvement, for data profiles), ``"f_ref"`` (the reference value) and
-        ``"budget_source"`` (``"given"`` or ``"differential_evolution defaults"``).
+        (a dict ``(method, repeat) -> ((nfev, best so far), ...)`` with one pair per
+        improvement, for data profiles; ``np.asarray`` makes it a ``(k, 2)`` array),
+        ``"f_ref"`` (the reference value) and ``"budget_source"`` (``"given"`` or
+        ``"differential_evolution defaults"``).
 
     Raises
     ------
@@ -453,21 +456,31 @@ def _table(problem: Any, name: str, runs: list[dict], source: str) -> pd.DataFra
     df["success"] = (df["gap"] <= 1e-4 * max(1.0, abs(f_ref))).to_numpy()
     for col in ("nfev", "time_s", "budget", "best_so_far_at"):
         df[col] = [r[col] for r in runs]
+    tol = 1e-4 * max(1.0, abs(f_ref)) if np.isfinite(f_ref) else math.nan
+    df["nfev_to_success"] = [_first_hit(r["trace"], f_ref + tol) for r in runs]
     df["nfev"] = df["nfev"].astype(int)
     df["budget"] = df["budget"].astype(int)
     df["best_so_far_at"] = df["best_so_far_at"].astype(int)
-    df.attrs["traces"] = {(r["method"], r["repeat"]): r["trace"] for r in runs}
+    # Tuples, not arrays: pandas compares attrs with == (pd.concat of two tables).
+    df.attrs["traces"] = {(r["method"], r["repeat"]): tuple(map(tuple, r["trace"].tolist()))
+                          for r in runs}
     df.attrs["f_ref"] = f_ref
     df.attrs["budget_source"] = source
     return df
 
 
+def _first_hit(trace: np.ndarray, level: float) -> float:
+    """The evaluation at which the best-so-far first reached ``level`` (NaN: never)."""
+    hit = np.flatnonzero(trace[:, 1] <= level) if len(trace) else np.empty(0, dtype=int)
+    return float(trace[hit[0], 0]) if hit.size else math.nan
+
+
 def summarize(df: pd.DataFrame) -> pd.DataFrame:
     """Per method: success rate, median nfev to success, median gap, median time.
 
-    ``nfev_to_success`` is the median over successful runs of ``best_so_far_at``
-    (the evaluation at which the final, successful best was first reached); ``NaN``
-    when no run succeeded.
+    ``nfev_to_success`` is the median over successful runs of the evaluation at
+    which the best-so-far first met the success threshold; ``NaN`` when no run
+    succeeded.
 
     Examples
     --------
@@ -483,7 +496,7 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         rows.append({
             "method": method,
             "success_rate": float(g["success"].mean()),
-            "nfev_to_success": float(ok["best_so_far_at"].median()) if len(ok) else math.nan,
+            "nfev_to_success": float(ok["nfev_to_success"].median()) if len(ok) else math.nan,
             "median_gap": float(g["gap"].median()),
             "median_time_s": float(g["time_s"].median()),
             "budget": int(g["budget"].iloc[0]),

@@ -67,13 +67,19 @@ def test_table_columns_success_and_traces():
     p = rs.problems.get("six_hump_camel")
     df = rs.compare(p, methods=["tiktak", "direct"], budget=500, repeats=2)
     assert list(df.columns) == ["problem", "method", "repeat", "fun", "gap", "success", "nfev",
-                                "time_s", "budget", "best_so_far_at"]
+                                "time_s", "budget", "best_so_far_at", "nfev_to_success"]
     np.testing.assert_allclose(df["gap"], df["fun"] - p.f_min)
     assert (df["success"] == (df["gap"] <= 1e-4 * max(1.0, abs(p.f_min)))).all()
     for row in df.itertuples():
-        trace = df.attrs["traces"][(row.method, row.repeat)]
+        trace = np.asarray(df.attrs["traces"][(row.method, row.repeat)])
         assert trace[-1, 1] == row.fun and trace[-1, 0] == row.best_so_far_at
         assert np.all(np.diff(trace[:, 1]) < 0) and np.all(np.diff(trace[:, 0]) > 0)
+        tol = 1e-4 * max(1.0, abs(p.f_min))
+        if row.success:
+            first = trace[trace[:, 1] <= p.f_min + tol][0, 0]
+            assert row.nfev_to_success == first <= row.best_so_far_at
+        else:
+            assert np.isnan(row.nfev_to_success)
 
 
 def test_success_threshold_by_hand():
@@ -81,6 +87,12 @@ def test_success_threshold_by_hand():
     p = rs.Problem("shifted_bowl", lambda x: float(x[0] ** 2 + 5), [(-1, 1)], f_min=5.0)
     df = rs.compare(p, methods=["tiktak"], budget=100, repeats=1)
     assert df["success"].iloc[0] and df["gap"].iloc[0] < 5e-4
+
+
+def test_tables_concatenate():
+    a = rs.compare("booth", methods=["direct"], budget=100, repeats=2)
+    b = rs.compare("branin", methods=["direct"], budget=100, repeats=3)
+    assert len(pd.concat([a, b], ignore_index=True)) == 5
 
 
 def test_problem_without_f_min_is_compared_against_best_found():
