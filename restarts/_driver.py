@@ -191,7 +191,7 @@ def multistart(
         if reset is not None:
             reset()
     budget = min((r.n for r in rules if isinstance(r, MaxEvaluations)), default=None)
-    state = RunState()
+    state = RunState(ftol, xtol, getattr(solver, "canonical", None))
     ctx = StrategyContext(solver=solver, n_starts=n_starts, starts=points, sampler=sampler,
                           rng=root_rng, state=state, max_nfev=budget)
     workers = effective_workers(n_jobs, backend)

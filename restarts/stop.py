@@ -53,9 +53,14 @@ class RunState:
         Restarts since ``best_fun`` last decreased.
     elapsed : float
         Seconds since the run started.
+    ftol, xtol : float
+        The run's tolerances for "same optimum" (see :func:`~restarts.multistart`).
+    canonical : callable or None
+        The solver's ``canonical(x)``, if any.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ftol: float = 1e-6, xtol: float = 1e-4, canonical: Any = None) -> None:
+        self.ftol, self.xtol, self.canonical = ftol, xtol, canonical
         self.restarts: list = []
         self.nfev = 0
         self.extra_nfev = 0
@@ -81,14 +86,13 @@ class RunState:
                canonical: Any = None) -> OptimaTracker:
         """Distinct optima of the prefix, updated incrementally (O(new restarts) per call).
 
-        ``ftol``/``xtol``/``canonical`` default to the attributes of the same name when
-        the driver set them, else to :func:`~restarts.multistart`'s defaults.
+        ``ftol``/``xtol``/``canonical`` default to the run's (the attributes of the
+        same name).
         """
-        ftol = getattr(self, "ftol", None) if ftol is None else ftol
-        xtol = getattr(self, "xtol", None) if xtol is None else xtol
-        canonical = getattr(self, "canonical", None) if canonical is None else canonical
-        key = (1e-6 if ftol is None else float(ftol), 1e-4 if xtol is None else float(xtol),
-               id(canonical))
+        ftol = self.ftol if ftol is None else ftol
+        xtol = self.xtol if xtol is None else xtol
+        canonical = self.canonical if canonical is None else canonical
+        key = (float(ftol), float(xtol), id(canonical))
         trackers = self.__dict__.setdefault("_optima", {})
         tracker = trackers.get(key)
         if tracker is None:

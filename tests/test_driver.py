@@ -436,3 +436,19 @@ def test_bad_rule_and_minimize_arguments():
         rs.starts.Normal([0.0], -1.0)
     res = rs.multistart(rs.solvers.Minimize(double_well), 2, rng=0)  # no bounds, no starts
     assert res.table["error"].str.contains("needs a start point").all()
+
+
+def test_stop_rules_see_the_runs_tolerances_and_canonical():
+    class Perm:
+        def __call__(self, start, rng):
+            return (rng.permutation([1.0, 2.0, 3.0]), 0.0)
+
+        def canonical(self, x):
+            return np.sort(x)
+
+    # with canonical, every restart is the same optimum: 3 discoveries take 3 restarts
+    assert len(rs.multistart(Perm(), 50, rng=0, stop=rs.stop.Discoveries(3))) == 3
+    # a huge xtol merges optima for a solver without canonical too
+    plain = lambda s, r: (r.permutation([1.0, 2.0, 3.0]), 0.0)  # noqa: E731
+    assert len(rs.multistart(plain, 50, rng=0, xtol=10.0, stop=rs.stop.Discoveries(3))) == 3
+    assert len(rs.multistart(plain, 50, rng=0, stop=rs.stop.Discoveries(3))) > 3
