@@ -19,16 +19,20 @@ noun                        what it is
 ==========================  ==========================================================
 """
 
+# Imports are grouped by purpose (the groups mirror __all__), not alphabetically.
 from importlib.metadata import PackageNotFoundError, version
-
-# Building blocks a run is made of
-from . import init, problems, solvers, starts, stop, strategies  # noqa: E402
-from ._symmetry import symmetry  # noqa: E402  (distinct hidden units per layer)
-from .problems import Problem  # noqa: E402
 
 # The verb and its results
 from ._driver import multistart
 from ._result import AllRestartsFailedError, LocalResult, MultistartResult
+
+# Building blocks a run is made of
+from . import init, solvers, starts, stop, strategies
+from ._symmetry import symmetry  # distinct hidden units per layer
+
+# Test problems with known optima
+from . import problems
+from .problems import Problem
 
 # Comparing with SciPy's global optimizers
 from .compare import compare
