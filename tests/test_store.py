@@ -290,20 +290,23 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
     counts = []
     for _ in range(5):
         proc = _start(script, path)
-        time.sleep(float(rng.uniform(0.0, 0.6)))
+        time.sleep(float(rng.uniform(0.2, 0.8)))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        con = sqlite3.connect(path)
-        try:
-            assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            n, distinct = con.execute(
-                "select count(*), count(distinct restart) from restarts").fetchone()
-        finally:
-            con.close()
+        n = distinct = 0
+        if path.exists():
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # never creates a file
+            try:
+                assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+                if con.execute("select 1 from sqlite_master where name='restarts'").fetchone():
+                    n, distinct = con.execute(
+                        "select count(*), count(distinct restart) from restarts").fetchone()
+            finally:
+                con.close()
         assert n == distinct
         counts.append(n)
     assert counts == sorted(counts)  # a kill never loses committed restarts
-    assert 0 < counts[0] < 200  # the first kill at least landed mid-run
+    assert any(0 < c < 200 for c in counts), counts  # kills landed mid-run
     proc = _start(script, path)
     assert proc.wait(timeout=60) == 0
     resumed = rs.Store(path).load("job")
