@@ -6,8 +6,10 @@ Usage::
     python benchmarks/bench_gmm.py --quick    # a few seconds (1 repeat, 1 thread)
 
 Both data sets use full covariances and the default "kmeans" initialisation; digits
-are reduced to 10 principal components, wine is standardised. For each thread count
-(1 and 2, set with ``threadpoolctl.threadpool_limits`` for both libraries):
+are reduced to 10 principal components, wine is standardised. For each setting
+(column ``thr``: 1 or 2 threads set with ``threadpoolctl.threadpool_limits`` for both
+libraries, or ``1x2``: ours on 2 worker processes of one thread each, ``n_jobs=2``,
+against scikit-learn on 2 threads):
 
 - ours: ``rs.multistart(rs.solvers.GaussianMixture(X, k), 10, rng=seed, threads=t)``,
   building the solver included in the time;
@@ -50,9 +52,10 @@ def datasets():
     return [("digits-pca10 k=10", digits, 10), ("wine-std k=3", wine, 3)]
 
 
-def ours(X, k, seed, threads, n_starts):
+def ours(X, k, seed, threads, n_starts, jobs=1):
     t0 = time.perf_counter()
-    res = rs.multistart(rs.solvers.GaussianMixture(X, k), n_starts, rng=seed, threads=threads)
+    res = rs.multistart(rs.solvers.GaussianMixture(X, k), n_starts, rng=seed, threads=threads,
+                        n_jobs=jobs)
     return time.perf_counter() - t0, res.fun
 
 
@@ -74,7 +77,9 @@ def main(argv=None) -> None:
     parser.add_argument("--restarts", type=int, default=10)
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 5)
-    threads_list = [1] if args.quick else [1, 2]
+    # (threads, jobs): "2" = 2 BLAS threads in one process for both libraries;
+    # "1x2" = ours on 2 worker processes of 1 thread each, sklearn on 2 threads
+    settings = [(1, 1)] if args.quick else [(1, 1), (2, 1), (1, 2)]
 
     header = (f"{'case':<20}{'thr':>4}{'ours_s':>9}{'sklearn_s':>11}{'time_ratio':>11}"
               f"{'best_fun ours':>15}{'sklearn':>12}{'fun_ratio':>11}{'ll_diff':>11}"
@@ -82,17 +87,20 @@ def main(argv=None) -> None:
     print(header)
     print("-" * len(header))
     for name, X, k in datasets():
-        for threads in threads_list:
+        for threads, jobs in settings:
+            if jobs > 1:  # start the worker processes outside the timings
+                ours(X, k, 0, 1, 2 * jobs, jobs)
             rows = []
             for seed in range(repeats):
-                rows.append((ours(X, k, seed, threads, args.restarts),
-                             sklearn_gmm(X, k, seed, threads, args.restarts)))
+                rows.append((ours(X, k, seed, threads, args.restarts, jobs),
+                             sklearn_gmm(X, k, seed, threads * jobs, args.restarts)))
             t_ours = statistics.median(a[0] for a, _ in rows)
             t_sk = statistics.median(b[0] for _, b in rows)
             f_ours = statistics.median(a[1] for a, _ in rows)
             f_sk = statistics.median(b[1] for _, b in rows)
             ok = sum(b[1] - a[1] >= -1e-4 for a, b in rows)
-            print(f"{name:<20}{threads:>4}{t_ours:>9.3f}{t_sk:>11.3f}{t_ours / t_sk:>11.2f}"
+            setting = f"{threads}" if jobs == 1 else f"1x{jobs}"
+            print(f"{name:<20}{setting:>4}{t_ours:>9.3f}{t_sk:>11.3f}{t_ours / t_sk:>11.2f}"
                   f"{f_ours:>15.6f}{f_sk:>12.6f}{f_ours / f_sk:>11.6f}{f_sk - f_ours:>11.2e}"
                   f"{f'{ok}/{repeats}':>7}", flush=True)
     print(f"peak memory: {peak_mib():.0f} MiB")

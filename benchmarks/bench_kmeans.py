@@ -5,9 +5,10 @@ Usage::
     python benchmarks/bench_kmeans.py            # digits (k=10), blobs 100k x 20 (k=20)
     python benchmarks/bench_kmeans.py --quick    # a few seconds (smaller blobs, 1 repeat)
 
-For each data set, init kind ("k-means++", "random") and thread count (1 and 2, set
-with ``threadpoolctl.threadpool_limits`` for both libraries), both libraries run 10
-restarts of Lloyd's algorithm:
+For each data set, init kind ("k-means++", "random") and setting (column ``thr``: 1 or
+2 threads set with ``threadpoolctl.threadpool_limits`` for both libraries, or ``1x2``:
+ours on 2 worker processes of one thread each, ``n_jobs=2``, against scikit-learn on 2
+threads), both libraries run 10 restarts of Lloyd's algorithm:
 
 - ours: ``rs.multistart(rs.solvers.KMeans(X, k, init=...), 10, rng=seed, threads=t)``,
   building the solver included in the time;
@@ -48,10 +49,10 @@ def datasets(quick: bool):
     return [("digits", load_digits().data, 10), (f"blobs{n // 1000}k", blobs, 20)]
 
 
-def ours(X, k, init, seed, threads, n_starts):
+def ours(X, k, init, seed, threads, n_starts, jobs=1):
     t0 = time.perf_counter()
     res = rs.multistart(rs.solvers.KMeans(X, k, init=init), n_starts, rng=seed,
-                        threads=threads)
+                        threads=threads, n_jobs=jobs)
     return time.perf_counter() - t0, res.fun
 
 
@@ -71,7 +72,9 @@ def main(argv=None) -> None:
     parser.add_argument("--restarts", type=int, default=10)
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
-    threads_list = [1] if args.quick else [1, 2]
+    # (threads, jobs): "2/1" = 2 BLAS/OpenMP threads in one process for both libraries;
+    # "1x2" = ours on 2 worker processes of 1 thread each, sklearn on 2 threads
+    settings = [(1, 1)] if args.quick else [(1, 1), (2, 1), (1, 2)]
 
     header = (f"{'case':<26}{'thr':>4}{'ours_s':>9}{'sklearn_s':>11}{'time_ratio':>11}"
               f"{'best_fun ours':>16}{'sklearn':>16}{'fun_ratio':>11}{'fun_ok':>8}")
@@ -79,18 +82,21 @@ def main(argv=None) -> None:
     print("-" * len(header))
     for name, X, k in datasets(args.quick):
         for init in ("k-means++", "random"):
-            for threads in threads_list:
+            for threads, jobs in settings:
+                if jobs > 1:  # start the worker processes outside the timings
+                    ours(X[:50], 2, init, 0, 1, 2 * jobs, jobs)
                 rows = []
                 for seed in range(repeats):
-                    a = ours(X, k, init, seed, threads, args.restarts)
-                    b = sklearn_kmeans(X, k, init, seed, threads, args.restarts)
+                    a = ours(X, k, init, seed, threads, args.restarts, jobs)
+                    b = sklearn_kmeans(X, k, init, seed, threads * jobs, args.restarts)
                     rows.append((a, b))
                 t_ours = statistics.median(a[0] for a, _ in rows)
                 t_sk = statistics.median(b[0] for _, b in rows)
                 f_ours = statistics.median(a[1] for a, _ in rows)
                 f_sk = statistics.median(b[1] for _, b in rows)
                 ok = sum(a[1] <= 1.0001 * b[1] for a, b in rows)
-                print(f"{name + ' ' + init:<26}{threads:>4}{t_ours:>9.3f}{t_sk:>11.3f}"
+                setting = f"{threads}" if jobs == 1 else f"1x{jobs}"
+                print(f"{name + ' ' + init:<26}{setting:>4}{t_ours:>9.3f}{t_sk:>11.3f}"
                       f"{t_ours / t_sk:>11.2f}{f_ours:>16.6g}{f_sk:>16.6g}"
                       f"{f_ours / f_sk:>11.5f}{f'{ok}/{repeats}':>8}", flush=True)
     print(f"peak memory: {peak_mib():.0f} MiB")
