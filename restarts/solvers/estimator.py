@@ -137,6 +137,10 @@ class Estimator(Solver):
         self.estimator = estimator
         self._X, self._y = X, y
 
+    def describe(self) -> dict:
+        """Settings for stores, including the wrapped estimator and its parameters."""
+        return super().describe() | {"estimator": repr(self.estimator)}
+
     def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
         """Fit one clone seeded from ``rng`` (with parameters ``start`` if given)."""
         sk = _sklearn()

@@ -129,12 +129,14 @@ default="k-means++"
 
         # Everything that depends on X alone is computed once, not per restart.
         self._mean = X.mean(axis=0)
-        Xc = np.ascontiguousarray(X - self._mean)
-        xsq = np.einsum("ij,ij->i", Xc, Xc)
-        self._X = Xc
-        # [x, 1, ||x||^2]: one GEMM gives x.c - ||c||^2/2 (assignment, rows [c, -|c|^2/2, 0])
-        # or ||x - c||^2 (seeding, rows [-2c, |c|^2, 1]).
-        self._Xk = np.ascontiguousarray(np.hstack([Xc, np.ones((n, 1)), xsq[:, None]]))
+        # [x, 1, ||x||^2] for centred x: one GEMM gives x.c - ||c||^2/2 (assignment,
+        # rows [c, -|c|^2/2, 0]) or ||x - c||^2 (seeding, rows [-2c, |c|^2, 1]).
+        self._Xk = np.empty((n, d + 2))
+        np.subtract(X, self._mean, out=self._Xk[:, :d])
+        self._Xk[:, d] = 1.0
+        xsq = np.einsum("ij,ij->i", self._Xk[:, :d], self._Xk[:, :d])
+        self._Xk[:, d + 1] = xsq
+        self._X = self._Xk[:, :d]  # a view: the data is held once
         self._tol_abs = float(np.mean(np.var(X, axis=0)) * self.tol) if self.tol > 0 else 0.0
         self._init_centres = None if init_centres is None else init_centres - self._mean
         scale = float(np.max(np.abs(X))) if X.size else 1.0
@@ -145,6 +147,17 @@ default="k-means++"
         # Bounds pay once the per-sample work dominates the per-call overhead.
         self._prune = n >= _PRUNE_MIN_SAMPLES
         self._ones: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __getstate__(self) -> dict:
+        # pickled for worker processes: send the data once, not the view and caches
+        state = self.__dict__.copy()
+        del state["_X"]
+        state["_ones"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._X = self._Xk[:, : self.n_features]
 
     # -- public --------------------------------------------------------------
     def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
