@@ -146,7 +146,7 @@ default="k-means++"
         self._margin = 1e-6 * float(np.sqrt(xsq.max())) if n else 0.0
         # Bounds pay once the per-sample work dominates the per-call overhead.
         self._prune = n >= _PRUNE_MIN_SAMPLES
-        self._ones: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._ones: dict[int, sp.csc_array] = {}
 
     def __getstate__(self) -> dict:
         # pickled for worker processes: send the data once, not the view and caches
@@ -259,13 +259,17 @@ default="k-means++"
         """One-hot (R*k, n) matrix; column j holds rows ``idx[j*R:(j+1)*R]``.
 
         ``onehot @ [X, 1, ||x||^2]`` sums each cluster's samples in sample order,
-        the order of a plain loop, whatever R.
+        the order of a plain loop, whatever R. The structure only depends on R, so
+        one matrix per R is kept and its row indices overwritten.
         """
         n, k = self.n_samples, self.n_clusters
         if R not in self._ones:
-            self._ones[R] = (np.ones(n * R), np.arange(0, n * R + 1, R, dtype=np.int64))
-        data, indptr = self._ones[R]
-        return sp.csc_array((data, idx, indptr), shape=(R * k, n))
+            self._ones[R] = sp.csc_array(
+                (np.ones(n * R), np.zeros(n * R, dtype=np.int64),
+                 np.arange(0, n * R + 1, R, dtype=np.int64)), shape=(R * k, n))
+        onehot = self._ones[R]
+        onehot.indices[:] = idx
+        return onehot
 
     def _assign(self, centres: np.ndarray, bounds: bool = True
                 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
