@@ -613,6 +613,10 @@ def _exit_text(w: _Worker) -> str:
 
 
 # -- Dask ------------------------------------------------------------------------------------
+def _identity(x: Any) -> Any:
+    return x
+
+
 def _current_dask_client() -> Any:
     """The current ``distributed.Client`` or ``None`` (never starts a cluster)."""
     try:
@@ -651,7 +655,10 @@ def _dask_client() -> tuple[Any, bool]:
 
 def _dask_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list, n_jobs: int,
                  timeout: float | None, threads: int | None) -> Iterator[list[Restart]]:
+    import dataclasses
+    import itertools
     import uuid
+    from collections import deque
 
     from distributed import as_completed
 
@@ -659,28 +666,49 @@ def _dask_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list, n_jo
     try:
         total = sum(client.nthreads().values()) or 1
         limit = total if n_jobs < 0 else max(1, min(n_jobs, total) if n_jobs > 0 else total)
-        # Scatter the solver once (it may hold a data set) instead of once per chunk.
-        [solver_f] = client.scatter([solver], broadcast=True, hash=False)
-        todo = list(enumerate(chunks))
+        # Ship the solver once (it may hold a data set) instead of once per chunk, as a
+        # task rather than scattered data, so the scheduler can recompute it if the
+        # workers holding it die.
+        solver_f = client.submit(_identity, solver, pure=False,
+                                 key=f"restarts-solver-{uuid.uuid4().hex}")
+        todo: deque = deque((c, 1) for c in chunks)  # (items, attempts)
         run_key = uuid.uuid4().hex
         pending = as_completed(loop=client.loop)
         meta: dict = {}
+        count = itertools.count()
 
         def submit() -> None:
-            k, chunk = todo.pop(0)
+            chunk, attempts = todo.popleft()
             fut = client.submit(run_chunk, solver_f, entropy, spawn_key, chunk, timeout, True,
-                                threads, key=f"restarts-chunk-{run_key}-{k}", pure=False)
-            meta[fut.key] = chunk
+                                threads, key=f"restarts-chunk-{run_key}-{next(count)}",
+                                pure=False)
+            meta[fut.key] = (chunk, attempts)
             pending.add(fut)
 
-        for _ in range(min(2 * limit, len(todo))):
-            submit()
+        def fill() -> None:
+            # Dask blames every task on a dead worker, not the one that killed it. So a
+            # retry runs alone on the cluster: if its worker dies, it was the culprit.
+            while todo and len(meta) < 2 * limit:
+                if any(a > 1 for _, a in meta.values()):
+                    return
+                if todo[0][1] > 1:
+                    if not meta:
+                        submit()
+                    return
+                submit()
+
+        fill()
         try:
             for fut in pending:
-                chunk = meta.pop(fut.key)
-                if todo:
-                    submit()
-                if fut.status == "error":
+                chunk, attempts = meta.pop(fut.key)
+                records: list[Restart] = []
+                reason = None
+                if fut.status == "finished":
+                    try:
+                        records = fut.result()
+                    except Exception as exc:  # lost between the check and the fetch
+                        reason = _describe_error(exc)
+                elif fut.status == "error":
                     exc = fut.exception()
                     if type(exc).__name__ != "KilledWorker":
                         raise RuntimeError(
@@ -688,11 +716,22 @@ def _dask_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list, n_jo
                             f"{_describe_error(exc)}. restarts and the solver's module must "
                             "be importable on every worker."
                         ) from exc
-                    records = [Restart(i, None, f"WorkerDied: {_describe_error(exc)}", 0.0, s)
-                               for i, s in chunk]
+                    reason = _describe_error(exc)
                 else:
-                    records = fut.result()
-                yield records
+                    reason = f"the Dask task was {fut.status}"
+                if reason is not None:
+                    if attempts < _MAX_ATTEMPTS:
+                        # Retry each restart of the chunk once, alone (see fill()).
+                        for item in reversed(chunk):
+                            todo.appendleft(([item], attempts + 1))
+                    else:
+                        records = [Restart(i, None, f"WorkerDied: {reason}", 0.0, s, attempts)
+                                   for i, s in chunk]
+                elif attempts > 1:
+                    records = [dataclasses.replace(r, attempts=attempts) for r in records]
+                fill()
+                if records:
+                    yield records
         finally:
             for fut in list(pending.futures):
                 fut.cancel()

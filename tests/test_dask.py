@@ -128,3 +128,25 @@ def test_no_cluster_is_a_clear_error():
         with pytest.raises(ValueError, match="backend='dask' needs a dask.distributed cluster"):
             rs.multistart(noisy, 4, starts=rs.starts.Uniform(BOUNDS), rng=1, backend="dask",
                           n_jobs=2)
+
+
+def dies_on_two(start, rng):
+    if int(start[0]) == 2:
+        os._exit(1)
+    return start, float(start[0])
+
+
+def test_dask_dead_worker_marks_its_chunk_and_the_run_goes_on():
+    # Dask retries a task whose worker died; with no retries allowed it gives up at
+    # once (KilledWorker) for every task on that worker; restarts retries each of those
+    # restarts once alone, so only the restart that kills workers is a failed row.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      host="127.0.0.1", dashboard_address=None) as cl, \
+                distributed.Client(cl):
+            res = rs.multistart(dies_on_two, 6, starts=np.arange(6.0).reshape(-1, 1), rng=0,
+                                backend="dask", n_jobs=2, batch_size=1)
+    t = res.table
+    assert t["error"][2].startswith("WorkerDied: KilledWorker") and t["attempts"][2] == 2
+    assert t["error"].drop(index=2).isna().all()
+    assert t["fun"].drop(index=2).tolist() == [0.0, 1.0, 3.0, 4.0, 5.0]
