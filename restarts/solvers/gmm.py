@@ -84,10 +84,11 @@ class GaussianMixture(Solver):
     ``FloatingPointError`` that names the remedy (:func:`restarts.multistart`
     records it on the restart's row); no NaN is ever returned.
 
-    There is no ``solve_batch``: EM restarts stop after different numbers of
-    iterations and each iteration is already a handful of BLAS calls on stacked
-    components (one GEMM for the Mahalanobis terms of all components), so
-    advancing restarts together saved little against its bookkeeping.
+    There is no ``solve_batch``: an EM iteration is already a few GEMMs over all
+    components (with quadratic features ``x_i x_j`` for full and tied covariances),
+    so stacking restarts would mostly save Python overhead, and it would change the
+    shapes of those GEMMs, whose rounding some BLAS kernels make shape-dependent:
+    batched and single runs could then differ.
 
     Examples
     --------
