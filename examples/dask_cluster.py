@@ -27,7 +27,7 @@ def main(quick: bool = False) -> dict:
     n = 16 if quick else 100
     # processes=False keeps the quick run light; worker processes behave the same.
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=not quick,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         on_cluster = rs.multistart(solver, n, rng=0, backend="dask", n_jobs=-1)
         workers = len(client.nthreads())
     local = rs.multistart(solver, n, rng=0, n_jobs=1)

@@ -84,7 +84,8 @@ def main(quick: bool = False, figure: str | None = "symmetry_breaking.png") -> d
         fig = Figure(figsize=(6, 3.5), layout="constrained")
         ax = fig.add_subplot()
         for label, curve in curves.items():
-            ax.semilogy(np.arange(1, len(curve) + 1), curve, label=label)
+            ax.semilogy(np.arange(1, len(curve) + 1), curve, label=label,
+                        linestyle="--" if label == "zeros" else "-")  # under "constant"
         ax.set(xlabel="epoch", ylabel="training loss (cross-entropy)",
                title=f"{HIDDEN} tanh units on two circles, restart 0")
         ax.legend()

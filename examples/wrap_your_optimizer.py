@@ -77,8 +77,8 @@ def main(quick: bool = False, store: str | None = None) -> dict:
     # 2. a scikit-learn estimator, interrupted after 3 restarts, then resumed
     X, y = make_moons(200, noise=0.25, random_state=0)
     solver = rs.solvers.Estimator(
-        MLPClassifier(hidden_layer_sizes=(8,), max_iter=300 if quick else 1000, tol=1e-6), X, y)
-    m = 6 if quick else 16
+        MLPClassifier(hidden_layer_sizes=(8,), max_iter=300 if quick else 1000), X, y)
+    m = 6 if quick else 10
     cut = rs.multistart(solver, m, rng=1, n_jobs=2, store=store, name="mlp",
                         stop=lambda state: state.n_done >= 3, overwrite=True)
     resumed = rs.multistart(solver, m, rng=1, n_jobs=2, store=store, name="mlp")
