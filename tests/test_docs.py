@@ -79,6 +79,29 @@ def test_code_blocks_parser():
     ]
 
 
+def _nav_files(node) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [f for v in node.values() for f in _nav_files(v)]
+    return [f for item in node for f in _nav_files(item)]
+
+
+def test_nav_pages_exist():
+    # A clearer message than the build's when a page someone else writes is missing.
+    import yaml
+
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]
+    files = _nav_files(nav)
+    missing = [f for f in files if not (DOCS / f).is_file()]
+    assert not missing, (
+        f"pages in mkdocs.yml's nav are missing from docs/: {missing} "
+        "(docs/benchmarks-global.md is written by `python benchmarks/bench_global.py`)"
+    )
+    # and every page in docs/ is in the nav
+    assert sorted(p.name for p in DOCS.glob("*.md")) == sorted(files)
+
+
 @pytest.mark.timeout(120)
 def test_mkdocs_build_strict(tmp_path):
     mkdocs = shutil.which("mkdocs")
