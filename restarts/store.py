@@ -402,7 +402,7 @@ class RunSink:
         plain = [r for r in rows if len(r) == 10]
         full = [r for r in rows if len(r) != 10] if len(plain) != len(rows) else []
         con = self._con
-        con.execute("BEGIN")
+        con.execute("BEGIN IMMEDIATE")  # take the write lock now: waits, never fails midway
         try:
             if plain:
                 con.executemany(_INSERT_PLAIN, plain)

@@ -456,3 +456,28 @@ def test_copy_of_store_with_wal_is_readable(tmp_path):
     copy = tmp_path / "copy.sqlite"
     shutil.copy(path, copy)
     same_table(rs.Store(copy).load("a"), res)
+
+
+def test_two_runs_write_one_store_at_the_same_time(tmp_path):
+    import threading
+
+    path = tmp_path / "s.sqlite"
+    results, errors = {}, []
+
+    def go(name, seed):
+        try:
+            results[name] = rs.multistart(solver, 150, starts=rs.starts.Uniform(BOUNDS),
+                                          rng=seed, store=path, name=name, batch_size=3)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(n, s)) for n, s in (("a", 1), ("b", 2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    store = rs.Store(path)
+    assert store.runs()["n_stored"].tolist() == [150, 150]
+    for name in ("a", "b"):
+        same_table(store.load(name), results[name])
