@@ -481,3 +481,20 @@ def test_two_runs_write_one_store_at_the_same_time(tmp_path):
     assert store.runs()["n_stored"].tolist() == [150, 150]
     for name in ("a", "b"):
         same_table(store.load(name), results[name])
+
+
+@settings(max_examples=_fuzz(40), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(method=st.sampled_from(["load", "delete"]),
+       name=st.one_of(st.text(max_size=6), st.integers(), st.none(), st.binary(max_size=3),
+                      st.lists(st.text(max_size=2), max_size=2)))
+def test_fuzzed_store_calls_fail_cleanly_and_change_nothing(tmp_path, method, name):
+    path = tmp_path / "base.sqlite"
+    if not path.exists():
+        run(path, n=6)
+    before = content(path)
+    if name == "a":
+        return  # the one valid name: covered by the tests above
+    with pytest.raises((ValueError, TypeError), match="Store\\.|no run named"):
+        getattr(rs.Store(path), method)(name)
+    assert content(path) == before
