@@ -9,10 +9,12 @@ same start.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .._result import LocalResult
 from .._validation import check_array, check_choice, check_int, check_real
@@ -26,6 +28,7 @@ _INITS = ("kmeans", "k-means++", "random")
 _ADVICE = "Try a larger reg_covar, fewer n_components, or scaling the data."
 _EPS10 = 10 * np.finfo(float).eps
 _QUAD_MAX_ELEMENTS = 8 * 2**20  # 64 MiB per copy of the quadratic features
+_SMALL_WORK = 2**26  # multiply-adds per E-step below which BLAS runs on one thread
 
 
 class GaussianMixture(Solver):
@@ -83,6 +86,10 @@ class GaussianMixture(Solver):
     ``reg_covar``, or a non-finite likelihood, raises a ``ValueError`` or a
     ``FloatingPointError`` that names the remedy (:func:`restarts.multistart`
     records it on the restart's row); no NaN is ever returned.
+
+    On small problems the products run on one BLAS thread whatever the surrounding
+    limit (a second thread only adds synchronisation); use
+    :func:`restarts.multistart`'s ``n_jobs`` to use several cores.
 
     There is no ``solve_batch``: an EM iteration is already a few GEMMs over all
     components (with quadratic features ``x_i x_j`` for full and tied covariances),
@@ -174,6 +181,7 @@ class GaussianMixture(Solver):
         scale = float(np.max(np.abs(X)))
         self._round = 1e-8 * (scale if scale > 0 else 1.0)
         self._kmeans = None
+        self._small = n * k * (len(self._iu[0]) + d + 1) < _SMALL_WORK
 
     # -- public --------------------------------------------------------------
     def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
@@ -181,7 +189,11 @@ class GaussianMixture(Solver):
         means0 = self._means_init
         if start is not None:
             means0 = self._check_means(start, "start") - self._shift
-        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        # Small products gain nothing from a second BLAS thread (and spin when cores
+        # are shared); large data keeps the surrounding limit.
+        blas = threadpool_limits(1, user_api="blas") if self._small else contextlib.nullcontext()
+        with blas, np.errstate(over="ignore", under="ignore", divide="ignore",
+                               invalid="ignore"):
             params = self._initial_parameters(rng, means0)
             weights, means, covs, lower_bound, n_iter, converged = self._em(*params)
         means = means + self._shift

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from .._result import LocalResult
 from .._validation import check_array, check_choice, check_int, check_real
@@ -81,6 +82,10 @@ default="k-means++"
     with permuted labels is the same point; :meth:`canonical` gives that order for
     any array of centres. ``extra`` holds ``counts`` (cluster sizes, same order)
     and ``converged``.
+
+    The solver's matrix products are small (chunked to stay in cache), so it runs
+    them on one BLAS thread whatever the surrounding limit; use
+    :func:`restarts.multistart`'s ``n_jobs`` to use several cores.
 
     :meth:`solve_batch` advances several restarts together: the centres of all
     active restarts are stacked so that each Lloyd step is one matrix product
@@ -204,13 +209,18 @@ default="k-means++"
         step = max(1, _MAX_BYTES // (8 * self.n_samples * (2 + int(np.log(self.n_clusters)))))
         first = (np.zeros(len(rngs), dtype=bool), np.zeros((len(rngs), self.n_samples),
                  dtype=np.int64), np.zeros((len(rngs), self.n_samples)))
-        for g in range(0, len(seeded), step):
-            group = seeded[g : g + step]
-            ids, first[1][group], first[2][group] = self._kmeanspp(
-                [rngs[r] for r in group], with_labels=True)
-            C0[group] = self._X[ids]
-            first[0][group] = True
-        return [self._result(*out) for out in self._lloyd(C0, first)]
+        # The GEMMs here are small and chunked: a second BLAS thread only adds
+        # synchronisation (and spinning when cores are shared). Restarts, not BLAS
+        # calls, are the unit of parallelism (multistart's n_jobs).
+        with threadpool_limits(1, user_api="blas"):
+            for g in range(0, len(seeded), step):
+                group = seeded[g : g + step]
+                ids, first[1][group], first[2][group] = self._kmeanspp(
+                    [rngs[r] for r in group], with_labels=True)
+                C0[group] = self._X[ids]
+                first[0][group] = True
+            outs = self._lloyd(C0, first)
+        return [self._result(*out) for out in outs]
 
     def canonical(self, x: Any) -> np.ndarray:
         """Centres sorted in the canonical (lexicographic) order, flattened.
