@@ -1,9 +1,18 @@
-"""Running chunks of restarts: in-process, or through a joblib backend.
+"""Running chunks of restarts: in-process, in worker processes, on Dask, or via joblib.
 
 A task receives only what it needs — the solver, the run's seed root, a chunk of
 ``(index, start)`` pairs — and returns :class:`~restarts._result.Restart` records.
 The parent orders them. Each restart's generator is rebuilt in the worker from
-``(entropy, spawn_key, index)``, so where a restart runs cannot change it.
+``(entropy, spawn_key, index)``, so where a restart runs cannot change it — which is
+also what makes retrying a restart after its worker died safe.
+
+- in-process (one worker): a plain loop, nothing per restart beyond the restart;
+- process backends: :class:`_ProcessPool`, our own pool of loky-launched workers, so
+  that a dead worker costs only the restart it was running (retried once) and a
+  restart stuck in C code can be abandoned (a watchdog reads a shared
+  ``[position, start time]`` slot per worker) — joblib's executor would abort the run;
+- Dask: futures on a ``distributed.Client`` (``KilledWorker`` chunks retried alone);
+- threads and other joblib backends: ``joblib.Parallel``.
 """
 
 from __future__ import annotations
