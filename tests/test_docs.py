@@ -176,6 +176,15 @@ def test_page_code_runs(page, tmp_path, monkeypatch):
             )
 
 
+def test_readme_starts_with_the_two_commands():
+    text = (ROOT / "README.md").read_text()
+    first = _FENCE.search(text)
+    assert first.group(1) == "bash"
+    assert first.group(2).splitlines() == ["pip install . && restarts demo",
+                                           "pip install '.[test]' && pytest"]
+    assert text[: first.start()].strip() == "# restarts"  # nothing before them but the title
+
+
 def test_no_run_is_rare():
     # Skipping is for outside resources only; most blocks run.
     kinds = [k for p in PAGES for k, *_ in code_blocks(p.read_text())]
