@@ -158,7 +158,9 @@ def multistart(
     xtol = check_real(xtol, "xtol", _OWNER, low=0)
     overwrite = check_bool(overwrite, "overwrite", _OWNER)
     if name is not None and not isinstance(name, str):
-        raise fail("name", _OWNER, "a str or None", name, TypeError)
+        raise fail("name", _OWNER, "a non-empty str or None", name, TypeError)
+    if name is not None and not name.strip():
+        raise fail("name", _OWNER, "a non-empty str or None", name)
     if name is not None and store is None:
         raise ValueError(
             f"The 'name' parameter of {_OWNER} names a run inside 'store'; pass store=... too."
@@ -184,7 +186,7 @@ def multistart(
                 None if points is None else {"array_sha1": _digest(points)}),
             "ftol": ftol, "xtol": xtol,
         }
-        sink, done = open_run(store, name or "default", root, config, overwrite=overwrite)
+        sink, done = open_run(store, "default" if name is None else name, root, config, overwrite=overwrite)
 
     for rule in rules:
         reset = getattr(rule, "reset", None)

@@ -378,6 +378,8 @@ def test_array_starts_are_used_in_order():
         ({"ftol": -1.0}, ValueError, "'ftol'"),
         ({"batch_size": 0}, ValueError, "'batch_size'"),
         ({"name": "x"}, ValueError, "'name'.*store"),
+        ({"name": "", "store": "unused.db"}, ValueError, "'name'.*non-empty"),
+        ({"name": 3, "store": "unused.db"}, TypeError, "'name'"),
         ({"threads": 0}, ValueError, "'threads'"),
     ],
 )
