@@ -174,7 +174,7 @@ def chunk_size(n_tasks: int, n_workers: int, solver: Any, requested: int | str) 
     if requested != "auto":
         return int(requested)
     if getattr(solver, "solve_batch", None) is not None:
-        return max(1, min(int(getattr(solver, "batch_size", 32)),
+        return max(1, min(int(getattr(solver, "restarts_per_batch", 32)),
                           math.ceil(n_tasks / max(1, n_workers))))
     if n_workers <= 1:
         return max(1, min(256, n_tasks))

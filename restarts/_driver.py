@@ -111,7 +111,8 @@ def multistart(
     progress : bool, default=False
         Show a tqdm progress bar.
     batch_size : int or "auto", default="auto"
-        Restarts per dispatched task (and per ``solve_batch`` call).
+        Restarts per dispatched task (and per ``solve_batch`` call). ``"auto"`` uses
+        ``solver.restarts_per_batch`` (default 32) for solvers with ``solve_batch``.
     threads : int or None, default=1
         BLAS/OpenMP threads each restart may use (threadpoolctl). One thread per
         restart avoids oversubscription when restarts run in parallel and keeps

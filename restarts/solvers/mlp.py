@@ -188,9 +188,11 @@ class MLP(Solver):
         n = X.shape[0]
         self._y, n_out = self._check_y(y, n)
         self.hidden = self._check_hidden(hidden)
-        # Not ``self.batch_size``: the driver reads that name as restarts per solve_batch.
+        # ``batch_size`` is kept under the API name too; the driver reads restarts per
+        # solve_batch call from ``restarts_per_batch``, never from this.
         self.mini_batch_size = check_int(batch_size, "batch_size", _OWNER, low=1,
                                          allow_none=True)
+        self.batch_size = self.mini_batch_size
         self.sizes = (X.shape[1], *self.hidden, n_out)
         self._Xa = _augment(X)
         self._ones_cache: dict[int, np.ndarray] = {}
