@@ -504,14 +504,37 @@ default="k-means++"
         lab_old = np.full((R, n), -1, dtype=np.int64)
         shift = None
         offsets = (np.arange(R) * k)[:, None]
+        # per-cluster [sum x, count, sum ||x||^2] of the current labels
+        state = np.zeros((R, k, d + 2))
         for it in range(self.max_iter):
             self._estep(centres, active, shift, lab, ub, lb,
                         todo if it == 0 else np.arange(active.size))
-            idx = (lab + offsets[: active.size]).T.ravel()
-            sums = (self._onehot(idx, active.size) @ self._Xk).reshape(active.size, k, d + 2)
-            counts = sums[:, :, d].copy()
+            changed = lab != lab_old
+            n_changed = changed.sum(axis=1)
+            strict = n_changed == 0
+            # Few labels changed (large data): update the sums with the moved samples
+            # only; small data is summed again, in one batched product.
+            few = (n_changed <= n // 4) & (it > 0) & self._prune
+            full = np.flatnonzero(~few)
+            if full.size:
+                idx = (lab[full] + offsets[: full.size]).T.ravel()
+                state[full] = (self._onehot(idx, full.size) @ self._Xk).reshape(
+                    full.size, k, d + 2)
+            for i in np.flatnonzero(few & ~strict):
+                moved = np.flatnonzero(changed[i])
+                m = moved.size
+                step = sp.csc_array(
+                    (np.tile([1.0, -1.0], m), np.stack([lab[i, moved], lab_old[i, moved]],
+                                                       axis=1).ravel(),
+                     np.arange(0, 2 * m + 1, 2)), shape=(k, m))
+                state[i] += step @ self._Xk[moved]
+            sums = state
+            counts = state[:, :, d].copy()
             old = centres[active]
-            for i in np.flatnonzero((counts == 0).any(axis=1)):
+            empty_any = np.flatnonzero((counts == 0).any(axis=1))
+            if empty_any.size:
+                sums = state.copy()  # relocation adjusts this step's centres only
+            for i in empty_any:
                 self._relocate(lab[i], old[i], sums[i], counts[i])
             with np.errstate(divide="ignore"):
                 alpha = np.where(counts > 0, 1.0 / counts, 0.0)
@@ -523,7 +546,6 @@ default="k-means++"
             shift = np.sqrt(((new - old) ** 2).sum(axis=2))
             shift_tot = (shift**2).sum(axis=1)
             centres[active] = new
-            strict = (lab == lab_old).all(axis=1)
             converged = strict | (shift_tot <= self._tol_abs)
             done = converged | (it == self.max_iter - 1)
             finished = np.flatnonzero(done)
@@ -536,7 +558,7 @@ default="k-means++"
                           it + 1, bool(converged[i]))
             keep = ~done
             active, shift = active[keep], shift[keep]
-            lab, ub, lb = lab[keep], ub[keep], lb[keep]
+            lab, ub, lb, state = lab[keep], ub[keep], lb[keep], state[keep]
             lab_old = lab.copy()
             if not active.size:
                 break
