@@ -75,7 +75,8 @@ default="k-means++"
     rounding level): the k-means++ seeding already knows each sample's closest seed,
     which serves as the first assignment step; and on large data (``n_samples >=
     8192``) Hamerly's distance bounds (Hamerly 2010, "Making k-means even faster")
-    let samples whose label cannot change skip the distance computation.
+    let samples whose label cannot change skip the distance computation, and the
+    cluster sums are updated with the samples that moved rather than summed again.
 
     The result's ``x`` is the array of centres, shape ``(n_clusters, n_features)``,
     sorted in a canonical (lexicographic) order, so that the same clustering found
