@@ -454,3 +454,18 @@ def test_stop_rules_see_the_runs_tolerances_and_canonical():
     plain = lambda s, r: (r.permutation([1.0, 2.0, 3.0]), 0.0)  # noqa: E731
     assert len(rs.multistart(plain, 50, rng=0, xtol=10.0, stop=rs.stop.Discoveries(3))) == 3
     assert len(rs.multistart(plain, 50, rng=0, stop=rs.stop.Discoveries(3))) > 3
+
+
+def test_minimize_with_jac_true_counts_value_and_gradient_calls():
+    calls = []
+
+    def f_and_grad(x):
+        calls.append(1)
+        x0 = float(x[0])
+        return double_well(x), np.array([4 * x0 * (x0 * x0 - 1) + 0.3])
+
+    solver = rs.solvers.Minimize(f_and_grad, bounds=[(-2, 2)], jac=True)
+    r = solver(np.array([-1.5]), np.random.default_rng(0))
+    ref = rs.solvers.Minimize(double_well, bounds=[(-2, 2)])(np.array([-1.5]), None)
+    assert abs(r.fun - ref.fun) < 1e-8 and r.nfev == len(calls) == r.extra["njev"]
+    assert r.nfev < ref.nfev  # analytic gradients need no finite-difference calls

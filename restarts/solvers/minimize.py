@@ -42,22 +42,28 @@ class CountedFunction:
         :class:`BudgetExhausted` (the best point seen so far is kept).
     """
 
-    def __init__(self, fun: Callable, max_nfev: int | None = None) -> None:
+    def __init__(self, fun: Callable, max_nfev: int | None = None,
+                 with_grad: bool = False) -> None:
         self.fun = fun
         self.max_nfev = max_nfev
+        self.with_grad = with_grad
         self.nfev = 0
         self.best_x: np.ndarray | None = None
         self.best_f = np.inf
 
-    def __call__(self, x: np.ndarray, *args: Any) -> float:
+    def __call__(self, x: np.ndarray, *args: Any) -> Any:
         if self.max_nfev is not None and self.nfev >= self.max_nfev:
             raise BudgetExhausted
         self.nfev += 1
-        f = float(self.fun(x, *args))
+        value = self.fun(x, *args)
+        if self.with_grad:  # jac=True: fun returns (f, gradient)
+            f, grad = float(value[0]), value[1]
+        else:
+            f = float(value)
         if f < self.best_f:  # NaN never compares lower: never "best"
             self.best_f = f
             self.best_x = np.array(x, dtype=float, copy=True)
-        return f
+        return (f, grad) if self.with_grad else f
 
 
 class Minimize(Solver):
@@ -75,6 +81,8 @@ class Minimize(Solver):
     jac : callable, bool or None, default=None
         Passed through. ``None`` means finite differences, whose ``fun`` calls are
         counted in ``nfev``; analytic gradient calls are counted in ``extra['njev']``.
+        ``True`` means ``fun`` returns ``(value, gradient)``; each call counts once in
+        ``nfev`` and once in ``njev``.
     options : dict, optional
         Passed through to :func:`scipy.optimize.minimize`.
     max_nfev : int, optional
@@ -147,7 +155,7 @@ class Minimize(Solver):
         x0 = self._start(start, rng)
         cap = self.max_nfev if max_nfev is None else (
             max_nfev if self.max_nfev is None else min(max_nfev, self.max_nfev))
-        counted = CountedFunction(self.fun, cap)
+        counted = CountedFunction(self.fun, cap, with_grad=self.jac is True)
         njev = [0]
         jac = self.jac
         if callable(jac):
@@ -171,14 +179,15 @@ class Minimize(Solver):
             return LocalResult(
                 x=counted.best_x, fun=counted.best_f, success=False, nit=None,
                 nfev=counted.nfev, message="evaluation budget exhausted",
-                extra={"njev": njev[0]},
+                extra={"njev": counted.nfev if self.jac is True else njev[0]},
             )
         x, fun = np.asarray(res.x, dtype=float), float(res.fun)
         if counted.best_f < fun:  # e.g. a line search ended on a worse point
             x, fun = counted.best_x, counted.best_f
         return LocalResult(
             x=x, fun=fun, success=bool(res.success), nit=int(getattr(res, "nit", 0) or 0),
-            nfev=counted.nfev, message=str(res.message), extra={"njev": njev[0]},
+            nfev=counted.nfev, message=str(res.message),
+            extra={"njev": counted.nfev if self.jac is True else njev[0]},
         )
 
     def describe(self) -> dict:
