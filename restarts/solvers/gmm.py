@@ -14,11 +14,11 @@ import math
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .._result import LocalResult
 from .._validation import check_array, check_choice, check_int, check_real
 from ._base import Solver
+from .kmeans import one_blas_thread
 
 __all__ = ["GaussianMixture"]
 
@@ -191,7 +191,7 @@ class GaussianMixture(Solver):
             means0 = self._check_means(start, "start") - self._shift
         # Small products gain nothing from a second BLAS thread (and spin when cores
         # are shared); large data keeps the surrounding limit.
-        blas = threadpool_limits(1, user_api="blas") if self._small else contextlib.nullcontext()
+        blas = one_blas_thread() if self._small else contextlib.nullcontext()
         with blas, np.errstate(over="ignore", under="ignore", divide="ignore",
                                invalid="ignore"):
             params = self._initial_parameters(rng, means0)

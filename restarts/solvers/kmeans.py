@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .._result import LocalResult
 from .._validation import check_array, check_choice, check_int, check_real
@@ -30,6 +30,21 @@ _MAX_BYTES = 256 * 2**20
 _CACHE_BYTES = 256 * 2**10
 # Below this many samples, a full batched assignment is cheaper than bookkeeping bounds.
 _PRUNE_MIN_SAMPLES = 8192
+
+
+_CONTROLLER: ThreadpoolController | None = None
+
+
+def one_blas_thread() -> Any:
+    """Context limiting numpy's BLAS to one thread.
+
+    Uses one cached :class:`threadpoolctl.ThreadpoolController`: building one scans
+    the loaded libraries (milliseconds), setting a limit with it takes microseconds.
+    """
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
 class KMeans(Solver):
@@ -213,7 +228,7 @@ default="k-means++"
         # The GEMMs here are small and chunked: a second BLAS thread only adds
         # synchronisation (and spinning when cores are shared). Restarts, not BLAS
         # calls, are the unit of parallelism (multistart's n_jobs).
-        with threadpool_limits(1, user_api="blas"):
+        with one_blas_thread():
             for g in range(0, len(seeded), step):
                 group = seeded[g : g + step]
                 ids, first[1][group], first[2][group] = self._kmeanspp(
