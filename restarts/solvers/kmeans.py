@@ -208,8 +208,15 @@ default="k-means++"
                 f"solve_batch() needs one rng per start. Got {len(starts)} starts and "
                 f"{len(rngs)} rngs instead."
             )
-        if not rngs:
-            return []
+        # Lloyd keeps ~8 arrays of shape (restarts, n_samples): bound them in memory.
+        per = max(1, _MAX_BYTES // (64 * self.n_samples))
+        out: list[LocalResult] = []
+        for g in range(0, len(rngs), per):
+            out += self._solve_group(starts[g : g + per], rngs[g : g + per])
+        return out
+
+    def _solve_group(self, starts: list[Any], rngs: list[np.random.Generator]
+                     ) -> list[LocalResult]:
         C0 = np.empty((len(rngs), self.n_clusters, self.n_features))
         seeded = []
         for r, (start, rng) in enumerate(zip(starts, rngs, strict=True)):
