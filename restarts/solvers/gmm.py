@@ -28,6 +28,7 @@ _INITS = ("kmeans", "k-means++", "random")
 _ADVICE = "Try a larger reg_covar, fewer n_components, or scaling the data."
 _EPS10 = 10 * np.finfo(float).eps
 _QUAD_MAX_ELEMENTS = 8 * 2**20  # 64 MiB per copy of the quadratic features
+_CHUNK_BYTES = 64 * 2**20  # temporaries of the direct (non-quadratic) path
 _SMALL_WORK = 2**26  # multiply-adds per E-step below which BLAS runs on one thread
 
 
@@ -355,8 +356,10 @@ class GaussianMixture(Solver):
         nk = resp.sum(axis=1) + _EPS10
         means = (resp @ self._X) / nk[:, None]
         if ct == "full":
-            diff = XT[None, :, :] - means[:, :, None]  # (k, d, n)
-            covs = np.matmul(diff * resp[:, None, :], diff.transpose(0, 2, 1))
+            covs = np.zeros((len(nk), d, d))
+            for c in self._chunks(2 * len(nk) * d):
+                diff = XT[None, :, c] - means[:, :, None]  # (k, d, chunk)
+                covs += np.matmul(diff * resp[:, None, c], diff.transpose(0, 2, 1))
             covs /= nk[:, None, None]
             covs[:, np.arange(d), np.arange(d)] += reg
         elif ct == "tied":
@@ -368,6 +371,12 @@ class GaussianMixture(Solver):
             if ct == "spherical":
                 covs = covs.mean(axis=1)
         return nk, means, covs
+
+    def _chunks(self, rows: int) -> list[slice]:
+        """Sample slices so that a (rows, chunk) temporary stays under 64 MiB."""
+        n = self.n_samples
+        size = max(256, _CHUNK_BYTES // (8 * rows))
+        return [slice(s, min(n, s + size)) for s in range(0, n, size)]
 
     def _precision_cholesky(self, covs: np.ndarray) -> np.ndarray:
         ct = self.covariance_type
@@ -411,17 +420,23 @@ class GaussianMixture(Solver):
             else:
                 log_det = np.log(np.diagonal(P)).sum()
         elif ct == "full":
-            # one GEMM for all components: [P_1 | ... | P_k]^T @ X^T
+            # one GEMM for all components: [P_1 | ... | P_k]^T @ X^T (in sample chunks)
             P = prec_chol.transpose(0, 2, 1).reshape(k * d, d)
-            Y = (P @ XT).reshape(k, d, -1)
-            Y -= np.einsum("kd,kde->ke", means, prec_chol)[:, :, None]
-            np.square(Y, out=Y)
-            maha = Y.sum(axis=1)
+            muP = np.einsum("kd,kde->ke", means, prec_chol)[:, :, None]
+            maha = np.empty((k, XT.shape[1]))
+            for c in self._chunks(k * d):
+                Y = (P @ XT[:, c]).reshape(k, d, -1)
+                Y -= muP
+                np.square(Y, out=Y)
+                maha[:, c] = Y.sum(axis=1)
             log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
         elif ct == "tied":
-            Y = (prec_chol.T @ XT)[None, :, :] - (means @ prec_chol)[:, :, None]
-            np.square(Y, out=Y)
-            maha = Y.sum(axis=1)
+            muP = (means @ prec_chol)[:, :, None]
+            maha = np.empty((k, XT.shape[1]))
+            for c in self._chunks(k * d):
+                Y = (prec_chol.T @ XT[:, c])[None, :, :] - muP
+                np.square(Y, out=Y)
+                maha[:, c] = Y.sum(axis=1)
             log_det = np.log(np.diagonal(prec_chol)).sum()
         elif ct == "diag":
             prec = prec_chol**2
