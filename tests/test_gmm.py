@@ -58,6 +58,23 @@ def test_same_lower_bound_as_sklearn_from_same_start(ct, data):
     assert np.all(w > 0) and w.sum() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("ct", ["full", "tied"])
+def test_large_data_path_same_as_sklearn(ct, monkeypatch):
+    # without the quadratic features (data too large for them), in sample chunks
+    from restarts.solvers import gmm as module
+
+    monkeypatch.setattr(module, "_QUAD_MAX_ELEMENTS", 0)
+    monkeypatch.setattr(module, "_CHUNK_BYTES", 8 * 3 * 13 * 2 * 300)
+    X = _wine()
+    w0, m0, p0 = _start_params(X, 3, ct)
+    kwargs = {"weights_init": w0, "means_init": m0, "precisions_init": p0}
+    sk = SKGaussianMixture(3, covariance_type=ct, max_iter=200, tol=1e-6, **kwargs).fit(X)
+    res = GaussianMixture(X, 3, covariance_type=ct, max_iter=200, tol=1e-6, **kwargs)(
+        None, np.random.default_rng(0))
+    assert -res.fun == pytest.approx(sk.lower_bound_, abs=1e-6)
+    assert res.nit == sk.n_iter_
+
+
 @pytest.mark.parametrize("init", ["kmeans", "k-means++", "random"])
 def test_random_inits_give_sklearn_like_optima(init):
     X = _wine()
