@@ -65,9 +65,10 @@ class Estimator(Solver):
 
     Notes
     -----
-    A start point passed by :func:`restarts.multistart` (``starts=``) must be a
-    mapping of parameters; they are set on the clone before fitting (the random
-    state still comes from the restart's generator).
+    Called directly, ``solver(start, rng)`` accepts a mapping of parameters as
+    ``start``, set on the clone before fitting (the random state still comes from
+    ``rng``). :func:`restarts.multistart` passes ``start=None`` (its ``starts`` are
+    numeric arrays); to restart several settings, build one ``Estimator`` each.
 
     The result's ``x`` is the fitted estimator; ``nit`` is its ``n_iter_`` (the
     largest entry when it is an array), ``success`` is ``converged_`` when the
