@@ -20,6 +20,7 @@ __all__ = [
     "check_array",
     "check_callable",
     "check_bool",
+    "check_shaped",
 ]
 
 
@@ -172,5 +173,24 @@ def check_array(
         raise ValueError(
             f"The {name!r} parameter of {owner} must contain only finite values. "
             "Got NaN or inf instead."
+        )
+    return arr
+
+
+def check_shaped(
+    value: Any, name: str, owner: str, shape: tuple[int, int], what: str
+) -> np.ndarray:
+    """A finite numeric ``shape`` array, also accepted flat (e.g. centres or means).
+
+    ``what`` names the expected content in the message, e.g.
+    ``"initial centres of shape (n_clusters, n_features)"``.
+    """
+    arr = check_array(value, name, owner, ndim=(1, 2))
+    if arr.ndim == 1 and arr.size == shape[0] * shape[1]:
+        arr = arr.reshape(shape)
+    if arr.shape != shape:
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be {what} = {shape}. "
+            f"Got shape {arr.shape} instead."
         )
     return arr

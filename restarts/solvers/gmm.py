@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._result import LocalResult
-from .._validation import check_array, check_choice, check_int, check_real
+from .._validation import check_array, check_choice, check_int, check_real, check_shaped
 from ._base import Solver
 from .kmeans import one_blas_thread
 
@@ -250,16 +250,8 @@ class GaussianMixture(Solver):
 
     # -- validation ----------------------------------------------------------
     def _check_means(self, value: Any, name: str) -> np.ndarray:
-        k, d = self.n_components, self.n_features
-        arr = check_array(value, name, _OWNER, ndim=(1, 2))
-        if arr.ndim == 1 and arr.size == k * d:
-            arr = arr.reshape(k, d)
-        if arr.shape != (k, d):
-            raise ValueError(
-                f"The {name!r} parameter of {_OWNER} must be means of shape "
-                f"(n_components, n_features) = ({k}, {d}). Got shape {arr.shape} instead."
-            )
-        return arr
+        return check_shaped(value, name, _OWNER, (self.n_components, self.n_features),
+                            "means of shape (n_components, n_features)")
 
     def _check_precisions(self, value: Any) -> np.ndarray:
         k, d, ct = self.n_components, self.n_features, self.covariance_type

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from .._result import LocalResult
-from .._validation import check_array, check_choice, check_int, check_real
+from .._validation import check_array, check_choice, check_int, check_real, check_shaped
 from ._base import Solver
 
 __all__ = ["KMeans"]
@@ -272,16 +272,8 @@ default="k-means++"
 
     # -- internals -----------------------------------------------------------
     def _check_centres(self, value: Any, name: str) -> np.ndarray:
-        k, d = self.n_clusters, self.n_features
-        arr = check_array(value, name, _OWNER, ndim=(1, 2))
-        if arr.ndim == 1 and arr.size == k * d:
-            arr = arr.reshape(k, d)
-        if arr.shape != (k, d):
-            raise ValueError(
-                f"The {name!r} parameter of {_OWNER} must be initial centres of shape "
-                f"(n_clusters, n_features) = ({k}, {d}). Got shape {arr.shape} instead."
-            )
-        return arr
+        return check_shaped(value, name, _OWNER, (self.n_clusters, self.n_features),
+                            "initial centres of shape (n_clusters, n_features)")
 
     def _order(self, centres: np.ndarray) -> np.ndarray:
         # Rounded keys, so that rounding noise cannot reorder equal optima.
