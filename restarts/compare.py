@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 from ._seeding import root_seed
 from ._validation import check_bool, check_int, fail
 
-__all__ = ["compare", "summarize", "METHODS", "add_cli"]
+__all__ = ["compare", "summarize", "default_budget", "METHODS", "BudgetSpent", "add_cli"]
 
 _OWNER = "compare()"
 
