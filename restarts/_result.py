@@ -14,6 +14,9 @@ import pandas as pd
 __all__ = ["LocalResult", "MultistartResult", "AllRestartsFailedError", "as_local_result"]
 
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
 def _freeze(value: Any) -> Any:
     """Return a read-only view of arrays so a frozen result cannot be mutated in place."""
     if isinstance(value, np.ndarray):
@@ -86,6 +89,26 @@ class LocalResult:
         if type(self.extra) is not MappingProxyType:
             setattr_(self, "extra", MappingProxyType(dict(self.extra)))
 
+    @classmethod
+    def _plain(cls, x: np.ndarray, fun: float) -> LocalResult:
+        """Fast constructor for the common ``(float array, float)`` outcome.
+
+        Skips the conversions of ``__post_init__`` that such an outcome does not need;
+        ``x`` is copied (a solver may reuse its buffer) and made read-only.
+        """
+        self = object.__new__(cls)
+        x = x.copy()
+        x.flags.writeable = False
+        setattr_ = object.__setattr__
+        setattr_(self, "x", x)
+        setattr_(self, "fun", fun)
+        setattr_(self, "success", True)
+        setattr_(self, "nit", None)
+        setattr_(self, "nfev", None)
+        setattr_(self, "message", "")
+        setattr_(self, "extra", _EMPTY)
+        return self
+
     def __repr__(self) -> str:
         return (
             f"LocalResult(fun={self.fun!r}, success={self.success}, nit={self.nit}, "
@@ -122,8 +145,8 @@ def as_local_result(outcome: Any) -> LocalResult:
         )
     if isinstance(outcome, tuple) and len(outcome) == 2:
         x, fun = outcome
-        if isinstance(x, np.ndarray) and x.dtype.kind == "f" and isinstance(fun, (float, int)):
-            return LocalResult(x=x.copy(), fun=fun)  # fast path; copy: the solver may reuse x
+        if isinstance(x, np.ndarray) and x.dtype.kind == "f" and isinstance(fun, float):
+            return LocalResult._plain(x, float(fun))
         return LocalResult(x=np.asarray(x, dtype=float) if _numeric(x) else x, fun=_scalar(fun))
     raise TypeError(
         "A local solver must return a LocalResult, a scipy.optimize.OptimizeResult or a "
@@ -163,9 +186,13 @@ class AllRestartsFailedError(RuntimeError):
     """Raised when the best restart of a run is requested but every restart failed."""
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class Restart:
-    """Bookkeeping of one restart inside a run (internal)."""
+    """Bookkeeping of one restart inside a run (internal; never handed to users).
+
+    Not frozen: a run builds one per restart on the hot path, and a frozen
+    dataclass costs four times as much to construct. Nothing mutates it.
+    """
 
     index: int
     result: LocalResult | None
