@@ -187,7 +187,8 @@ def multistart(
                 None if points is None else {"array_sha1": _digest(points)}),
             "ftol": ftol, "xtol": xtol,
         }
-        sink, done = open_run(store, "default" if name is None else name, root, config, overwrite=overwrite)
+        sink, done = open_run(store, "default" if name is None else name, root, config,
+                              overwrite=overwrite)
 
     for rule in rules:
         reset = getattr(rule, "reset", None)
