@@ -175,6 +175,12 @@ def multistart(
         points = np.asarray(sampler.draw(n_starts, root_rng), dtype=float)
     else:
         points = None if starts is None else starts[:n_starts]
+    dim = getattr(solver, "dim", None)
+    if points is not None and isinstance(dim, int) and points.shape[1] != dim:
+        raise ValueError(
+            f"The 'starts' parameter of {_OWNER} must have one column per dimension of the "
+            f"solver ({dim}). Got start points of dimension {points.shape[1]} instead."
+        )
 
     sink = None
     done: dict[int, Restart] = {}

@@ -469,3 +469,18 @@ def test_minimize_with_jac_true_counts_value_and_gradient_calls():
     ref = rs.solvers.Minimize(double_well, bounds=[(-2, 2)])(np.array([-1.5]), None)
     assert abs(r.fun - ref.fun) < 1e-8 and r.nfev == len(calls) == r.extra["njev"]
     assert r.nfev < ref.nfev  # analytic gradients need no finite-difference calls
+
+
+def test_starts_of_the_wrong_dimension_for_the_solver():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return double_well(x)
+
+    solver = rs.solvers.Minimize(f, bounds=[(-2, 2)])
+    with pytest.raises(ValueError, match="'starts'.*dimension of the solver \\(1\\).*2"):
+        rs.multistart(solver, 4, starts=rs.starts.Uniform([(-1, 1), (-1, 1)]), rng=0)
+    with pytest.raises(ValueError, match="'starts'.*dimension"):
+        rs.multistart(solver, 4, starts=np.zeros((4, 3)), rng=0)
+    assert calls == []
