@@ -309,29 +309,50 @@ default="k-means++"
         labels = np.zeros((R, n), dtype=np.int64)
         if k == 1:
             return labels, np.zeros((R, n)), np.full((R, n), np.inf)
-        if not bounds:
-            chunk = int(min(n, max(256, _BLOCK_BYTES // (8 * R * k))))
-            buf = np.empty((chunk, R * k))
-            rows_t = self._rows(centres).T
-            for s in range(0, n, chunk):
-                e = min(n, s + chunk)
-                block = np.matmul(self._Xk[s:e], rows_t, out=buf[: e - s])
-                labels[:, s:e] = np.argmax(block.reshape(e - s, R, k), axis=2).T
-            return labels, None, None
-        rows_t = self._rows(centres).T
         best = np.empty((R, n))
-        second = np.empty((R, n))
+        second = np.empty((R, n)) if bounds else None
+        rows = self._rows(centres)
         chunk = int(min(n, max(256, _BLOCK_BYTES // (8 * R * k))))
-        buf = np.empty((chunk, R * k))
+        buf = np.empty((R * k, chunk))
         for s in range(0, n, chunk):
             e = min(n, s + chunk)
-            block = np.matmul(self._Xk[s:e], rows_t, out=buf[: e - s]).reshape(e - s, R, k)
-            lab = np.argmax(block, axis=2)[:, :, None]
-            labels[:, s:e] = lab[:, :, 0].T
-            best[:, s:e] = np.take_along_axis(block, lab, axis=2)[:, :, 0].T
-            np.put_along_axis(block, lab, -np.inf, axis=2)
-            second[:, s:e] = block.max(axis=2).T
+            # scores laid out (R, k, samples): the reductions over k then run along
+            # contiguous rows of samples (vectorised), not over k-long rows
+            block = np.matmul(rows, self._Xk[s:e].T, out=buf[:, : e - s]).reshape(R, k, e - s)
+            self._top(block, labels[:, s:e], best[:, s:e],
+                      None if second is None else second[:, s:e])
+        if not bounds:
+            return labels, None, None
         return labels, self._dist(best), self._dist(second)
+
+    @staticmethod
+    def _top(scores: np.ndarray, labels: np.ndarray, best: np.ndarray,
+             second: np.ndarray | None = None) -> None:
+        """Best score, its index and the second best over axis 1 of (R, k, m) ``scores``.
+
+        Writes into ``labels``, ``best`` and ``second`` (R, m); ``scores`` is
+        overwritten when ``second`` is asked for. Same values as ``argmax`` (first
+        index of the maximum), ``max`` and the max with the argmax entry removed, but
+        every pass is a vectorised elementwise operation over samples: numpy's
+        reductions along a short last axis (k values per sample) cost ~40 ns a row.
+        """
+        R, k, m = scores.shape
+        np.max(scores, axis=1, out=best)
+        # argmax's first index of the maximum, exactly: the smallest j with
+        # scores[:, j] == best is the min over j of j + k * (scores[:, j] < best),
+        # computed on small integers (one byte per entry for k < 128)
+        kind = np.min_scalar_type(2 * k)
+        key = np.less(scores, best[:, None, :])
+        key = key.view(kind) if kind == np.uint8 else key.astype(kind)
+        key *= kind.type(k)
+        key += np.arange(k, dtype=kind)[:, None]
+        labels[...] = key.min(axis=1)
+        if second is not None:
+            # remove exactly one entry (the argmax) per sample, so that a tie for the
+            # best still gives second == best
+            flat = scores.reshape(-1)
+            flat[(np.arange(R)[:, None] * k + labels) * m + np.arange(m)] = -np.inf
+            np.max(scores, axis=1, out=second)
 
     @staticmethod
     def _rows(centres: np.ndarray) -> np.ndarray:
@@ -343,10 +364,10 @@ default="k-means++"
         rows[:, d] = -0.5 * np.einsum("ij,ij->i", flat, flat)
         return rows
 
-    def _dist(self, score: np.ndarray) -> np.ndarray:
-        """Distances from scores ``x.c - ||c||^2 / 2`` (in place)."""
+    def _dist(self, score: np.ndarray, xsq: np.ndarray | None = None) -> np.ndarray:
+        """Distances from scores ``x.c - ||c||^2 / 2`` (in place); ``xsq``: ``||x||^2``."""
         np.multiply(score, -2.0, out=score)
-        score += self._Xk[:, -1] if score.shape[-1] == self.n_samples else 0.0
+        score += self._Xk[:, -1] if xsq is None else xsq
         np.maximum(score, 0.0, out=score)
         return np.sqrt(score, out=score)
 
@@ -355,45 +376,44 @@ default="k-means++"
         """Update one restart's labels in place after its centres moved by ``shift``.
 
         Hamerly's bounds (Hamerly 2010, "Making k-means even faster"): ``ub`` bounds
-        the distance of a sample to its centre from above, ``lb`` the distance to its
-        second closest centre from below. A sample with ``ub`` below both ``lb`` and
-        half the distance from its centre to the nearest other one keeps its label
-        (with a margin for rounding); the others are checked exactly. Labels are
-        Lloyd's, at a fraction of the cost once clusters settle. Returns True,
-        leaving labels alone, when most samples would need checking (a full
-        assignment is then cheaper).
+        the distance of a sample to its centre from above (it includes the rounding
+        margin, see :meth:`_estep`), ``lb`` the distance to its second closest centre
+        from below. A sample with ``ub`` below both ``lb`` and half the distance from
+        its centre to the nearest other one keeps its label; the others are scored
+        against every centre. Labels are Lloyd's, at a fraction of the cost once
+        clusters settle. Returns True, leaving labels alone, when most samples would
+        need checking (a full assignment is then cheaper).
         """
-        k = centres.shape[0]
+        k, d = centres.shape
         ub += shift[lab]
         if k == 1:
             return False
+        # the second closest centre moved by at most the largest shift, or by the
+        # second largest for samples of the cluster that moved most
         j1 = int(np.argmax(shift))
-        m1 = shift[j1]
-        m2 = np.max(np.delete(shift, j1))
-        lb -= np.where(lab == j1, m2, m1)
+        dec = np.full(k, shift[j1])
+        dec[j1] = np.max(np.delete(shift, j1))
+        lb -= dec[lab]
         gap = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
         np.fill_diagonal(gap, np.inf)
-        z = np.maximum(0.5 * gap.min(axis=1)[lab], lb)
-        z -= self._margin
+        z = (0.5 * gap.min(axis=1))[lab]
+        np.maximum(z, lb, out=z)
         cand = np.flatnonzero(ub > z)
         if cand.size > self.n_samples // 2:
             return True
         if cand.size:
-            diff = self._X[cand] - centres[lab[cand]]
-            exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-            ub[cand] = exact
-            cand = cand[exact > z[cand]]
-        if cand.size:
-            d = centres.shape[1]
-            scores = self._Xk[cand] @ self._rows(centres).T
-            new = np.argmax(scores, axis=1)[:, None]
-            best = np.take_along_axis(scores, new, axis=1)[:, 0]
-            np.put_along_axis(scores, new, -np.inf, axis=1)
-            second = scores.max(axis=1)
-            lab[cand] = new[:, 0]
-            xsq = self._Xk[cand, d + 1]
-            ub[cand] = np.sqrt(np.maximum(xsq - 2.0 * best, 0.0))
-            lb[cand] = np.sqrt(np.maximum(xsq - 2.0 * second, 0.0))
+            # Scoring the candidates directly is cheaper than first tightening their
+            # upper bound with the exact distance (one more gather of X each).
+            Xc = np.take(self._Xk, cand, axis=0)
+            scores = (self._rows(centres) @ Xc.T)[None]
+            m = cand.size
+            new = np.empty((1, m), dtype=np.int64)
+            best, second = np.empty((1, m)), np.empty((1, m))
+            self._top(scores, new, best, second)
+            lab[cand] = new[0]
+            xsq = Xc[:, d + 1]
+            ub[cand] = self._dist(best[0], xsq) + self._margin
+            lb[cand] = self._dist(second[0], xsq)
         return False
 
     def _estep(self, centres: np.ndarray, active: np.ndarray, shift: np.ndarray | None,
@@ -402,7 +422,10 @@ default="k-means++"
 
         Without ``shift`` (first iteration) every sample is assigned; otherwise
         restarts whose bounds settle most samples are updated incrementally, and the
-        rest share one batched full assignment.
+        rest share one batched full assignment. The upper bounds ``ub`` hold the
+        distance plus ``self._margin``, a bound on the rounding of the expanded-form
+        distances: a looser upper bound, so that comparing it with the lower bounds
+        needs no extra pass.
         """
         if shift is None or not self._prune:
             full = which
@@ -417,7 +440,7 @@ default="k-means++"
             labels, up, low = self._assign(centres[active[part]], bounds=self._prune)
             lab[part] = labels
             if self._prune:
-                ub[part], lb[part] = up, low
+                ub[part], lb[part] = up + self._margin, low
 
     def _kmeanspp(self, rngs: list[np.random.Generator], with_labels: bool = False):
         """Greedy k-means++ seeding of len(rngs) restarts at once; sample indices (R, k).
@@ -514,7 +537,7 @@ default="k-means++"
         todo = np.arange(R)
         if first is not None:
             known = first[0]
-            lab[known], ub[known] = first[1][known], first[2][known]
+            lab[known], ub[known] = first[1][known], first[2][known] + self._margin
             todo = np.flatnonzero(~known)
         lab_old = np.full((R, n), -1, dtype=np.int64)
         shift = None
