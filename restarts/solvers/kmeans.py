@@ -468,10 +468,9 @@ default="k-means++"
         labels = np.zeros((R, n), dtype=np.int64)
         rows = np.zeros((R * t, d + 2))
         rows[:, d + 1] = 1.0
-        rows_t = rows.T
         dist = np.empty((R, t, n))
         chunk = 2048  # fixed, independent of R: the same GEMM blocks for every batch size
-        buf = np.empty((chunk, R * t))
+        buf = np.empty((R * t, chunk))
         arange_r = np.arange(R)
         for c in range(1, k):
             cand = np.empty((R, t), dtype=np.int64)
@@ -483,9 +482,9 @@ default="k-means++"
             rows[:, d] = Xk[flat, d + 1]
             for s in range(0, n, chunk):
                 e = min(n, s + chunk)
-                block = np.matmul(Xk[s:e], rows_t, out=buf[: e - s])
-                # transposed in cache, so that the later passes run on contiguous rows
-                np.minimum(block.T.reshape(R, t, e - s), closest[:, None, s:e],
+                # laid out (candidates, samples): the later passes run on contiguous rows
+                block = np.matmul(rows, Xk[s:e].T, out=buf[:, : e - s])
+                np.minimum(block.reshape(R, t, e - s), closest[:, None, s:e],
                            out=dist[:, :, s:e])
             best = np.argmin(dist.sum(axis=2), axis=1)
             ids[:, c] = cand[arange_r, best]
