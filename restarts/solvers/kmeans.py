@@ -488,11 +488,12 @@ default="k-means++"
                            out=dist[:, :, s:e])
             best = np.argmin(dist.sum(axis=2), axis=1)
             ids[:, c] = cand[arange_r, best]
-            chosen = dist[arange_r, best]
-            # strictly closer only: on a tie the earlier centre keeps the sample, as
-            # Lloyd's argmin (first index) would
-            np.copyto(labels, c, where=chosen < closest)
-            np.maximum(chosen, 0.0, out=closest)
+            for r in range(R):
+                chosen = dist[r, best[r]]  # a view: no (R, n) copy
+                # strictly closer only: on a tie the earlier centre keeps the sample, as
+                # Lloyd's argmin (first index) would
+                np.putmask(labels[r], chosen < closest[r], c)
+                np.maximum(chosen, 0.0, out=closest[r])
             np.cumsum(closest, axis=1, out=cum)
         if with_labels:
             return ids, labels, np.sqrt(closest, out=closest)
