@@ -594,10 +594,13 @@ default="k-means++"
                 r = active[i]
                 out[r] = (centres[r], lab[i].copy(), self._inertia(centres[r], lab[i]),
                           it + 1, bool(converged[i]))
-            keep = ~done
-            active, shift = active[keep], shift[keep]
-            lab, ub, lb, state = lab[keep], ub[keep], lb[keep], state[keep]
-            lab_old = lab.copy()
+            if finished.size:  # drop them (copies of (R, n) arrays: only when needed)
+                keep = ~done
+                active, shift = active[keep], shift[keep]
+                lab, ub, lb, state = lab[keep], ub[keep], lb[keep], state[keep]
+                lab_old = lab.copy()
+            else:
+                np.copyto(lab_old, lab)
             if not active.size:
                 break
         return out
