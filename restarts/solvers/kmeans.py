@@ -296,34 +296,40 @@ default="k-means++"
         onehot.indices[:] = idx
         return onehot
 
-    def _assign(self, centres: np.ndarray, bounds: bool = True
-                ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Closest centres for R sets of centres (R, k, d), all samples.
+    def _assign(self, centres: np.ndarray, rows: np.ndarray, lab: np.ndarray,
+                ub: np.ndarray | None = None, lb: np.ndarray | None = None) -> None:
+        """Closest centres for R sets of centres (R, k, d), all samples, in place.
 
-        Returns labels (R, n), the distances (R, n) of each sample to its centre and
-        to its second closest centre (the bounds of :meth:`_reassign`; None without
-        ``bounds``).
+        Writes rows ``rows`` of ``lab`` (labels) and, when given, of ``ub`` and ``lb``:
+        the distance of each sample to its centre plus ``self._margin``, and to its
+        second closest centre (the bounds of :meth:`_reassign`). Everything is
+        computed block by block while the block is in cache.
         """
         R, k, d = centres.shape
         n = self.n_samples
-        labels = np.zeros((R, n), dtype=np.int64)
+        bounds = ub is not None
         if k == 1:
-            return labels, np.zeros((R, n)), np.full((R, n), np.inf)
-        best = np.empty((R, n))
-        second = np.empty((R, n)) if bounds else None
-        rows = self._rows(centres)
+            lab[rows] = 0
+            if bounds:
+                ub[rows], lb[rows] = self._margin, np.inf
+            return
+        weights = self._rows(centres)
         chunk = int(min(n, max(256, _BLOCK_BYTES // (8 * R * k))))
         buf = np.empty((R * k, chunk))
+        labels = np.empty((R, chunk), dtype=np.int64)
+        best, second = np.empty((R, chunk)), np.empty((R, chunk)) if bounds else None
         for s in range(0, n, chunk):
             e = min(n, s + chunk)
+            m = e - s
             # scores laid out (R, k, samples): the reductions over k then run along
             # contiguous rows of samples (vectorised), not over k-long rows
-            block = np.matmul(rows, self._Xk[s:e].T, out=buf[:, : e - s]).reshape(R, k, e - s)
-            self._top(block, labels[:, s:e], best[:, s:e],
-                      None if second is None else second[:, s:e])
-        if not bounds:
-            return labels, None, None
-        return labels, self._dist(best), self._dist(second)
+            block = np.matmul(weights, self._Xk[s:e].T, out=buf[:, :m]).reshape(R, k, m)
+            self._top(block, labels[:, :m], best[:, :m], second[:, :m] if bounds else None)
+            lab[rows, s:e] = labels[:, :m]
+            if bounds:
+                xsq = self._Xk[s:e, d + 1]
+                ub[rows, s:e] = self._dist(best[:, :m], xsq) + self._margin
+                lb[rows, s:e] = self._dist(second[:, :m], xsq)
 
     @staticmethod
     def _top(scores: np.ndarray, labels: np.ndarray, best: np.ndarray,
@@ -364,10 +370,11 @@ default="k-means++"
         rows[:, d] = -0.5 * np.einsum("ij,ij->i", flat, flat)
         return rows
 
-    def _dist(self, score: np.ndarray, xsq: np.ndarray | None = None) -> np.ndarray:
+    @staticmethod
+    def _dist(score: np.ndarray, xsq: np.ndarray) -> np.ndarray:
         """Distances from scores ``x.c - ||c||^2 / 2`` (in place); ``xsq``: ``||x||^2``."""
         np.multiply(score, -2.0, out=score)
-        score += self._Xk[:, -1] if xsq is None else xsq
+        score += xsq
         np.maximum(score, 0.0, out=score)
         return np.sqrt(score, out=score)
 
@@ -434,13 +441,14 @@ default="k-means++"
                              if self._reassign(centres[active[i]], shift[i], lab[i], ub[i],
                                                lb[i])],
                             dtype=np.int64)
-        group = max(1, _MAX_BYTES // (8 * self.n_samples * self.n_clusters * 3))
+        # restarts per batched assignment: bounded so that a block keeps >= 256 samples
+        group = max(1, _BLOCK_BYTES // (8 * 256 * self.n_clusters))
         for g in range(0, full.size, group):
             part = full[g : g + group]
-            labels, up, low = self._assign(centres[active[part]], bounds=self._prune)
-            lab[part] = labels
             if self._prune:
-                ub[part], lb[part] = up + self._margin, low
+                self._assign(centres[active[part]], part, lab, ub, lb)
+            else:
+                self._assign(centres[active[part]], part, lab)
 
     def _kmeanspp(self, rngs: list[np.random.Generator], with_labels: bool = False):
         """Greedy k-means++ seeding of len(rngs) restarts at once; sample indices (R, k).
