@@ -90,6 +90,37 @@ def test_bounds_and_plain_assignment_agree(monkeypatch):
         assert a.extra["counts"] == b.extra["counts"]
 
 
+@pytest.mark.parametrize("k", [1, 2, 7, 130])  # k >= 128: the wider integer keys
+def test_top_matches_argmax_and_sort_with_ties(k):
+    # KMeans._top against numpy's argmax (first index) and a sort, on scores with
+    # many exact ties (few distinct values), as duplicate centres give
+    rng = np.random.default_rng(k)
+    scores = rng.integers(0, 4, size=(3, k, 50)).astype(float)
+    labels, best, second = np.empty((3, 50), dtype=np.int64), np.empty((3, 50)), np.empty((3, 50))
+    KMeans._top(scores.copy(), labels, best, second)
+    np.testing.assert_array_equal(labels, np.argmax(scores, axis=1))
+    ordered = np.sort(scores, axis=1)
+    np.testing.assert_array_equal(best, ordered[:, -1])
+    np.testing.assert_array_equal(second, ordered[:, -2] if k > 1 else -np.inf)
+
+
+def test_bounds_path_random_init_same_as_plain(monkeypatch):
+    # Hamerly's path (incremental sums, candidates scored alone, full re-assignment
+    # when most samples are candidates) against the plain batched iteration
+    from restarts.solvers import kmeans as module
+
+    X, _ = make_blobs(3000, n_features=3, centers=5, cluster_std=2.0, random_state=3)
+    plain = KMeans(X, 8, init="random", tol=1e-6)
+    monkeypatch.setattr(module, "_PRUNE_MIN_SAMPLES", 0)
+    bounded = KMeans(X, 8, init="random", tol=1e-6)
+    rngs = [np.random.default_rng(s) for s in range(4)]
+    for a, b in zip(plain.solve_batch(None, rngs),
+                    bounded.solve_batch(None, [np.random.default_rng(s) for s in range(4)]),
+                    strict=True):
+        assert a.nit == b.nit and a.extra["counts"] == b.extra["counts"]
+        assert a.fun == pytest.approx(b.fun, rel=1e-12)
+
+
 def test_start_point_overrides_init():
     X = load_iris().data
     init = X[[0, 50, 100]]
