@@ -515,12 +515,16 @@ default="k-means++"
         """
         empty = np.flatnonzero(counts == 0)
         X = self._X
-        dist = ((X - old[r_labels]) ** 2).sum(axis=1)
+        n, d = X.shape
+        dist = np.empty(n)
+        chunk = int(max(1, min(n, _CACHE_BYTES // (8 * d))))
+        for s in range(0, n, chunk):  # in cache-sized chunks; each row sum is unchanged
+            diff = X[s : s + chunk] - old[r_labels[s : s + chunk]]
+            np.sum(np.square(diff, out=diff), axis=1, out=dist[s : s + chunk])
         if dist.max() == 0:  # more clusters than distinct samples: nothing to move
             return
         m = empty.size
         far = np.argpartition(dist, -m)[: -m - 1 : -1]
-        d = X.shape[1]
         for new_id, j in zip(empty, far, strict=True):
             old_id = r_labels[j]
             sums[old_id, :d] -= X[j]
