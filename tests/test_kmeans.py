@@ -113,6 +113,8 @@ def test_bounds_path_random_init_same_as_plain(monkeypatch):
     plain = KMeans(X, 8, init="random", tol=1e-6)
     monkeypatch.setattr(module, "_PRUNE_MIN_SAMPLES", 0)
     bounded = KMeans(X, 8, init="random", tol=1e-6)
+    # small blocks: candidates and full assignments in many chunks
+    monkeypatch.setattr(module, "_BLOCK_BYTES", 4096)
     rngs = [np.random.default_rng(s) for s in range(4)]
     for a, b in zip(plain.solve_batch(None, rngs),
                     bounded.solve_batch(None, [np.random.default_rng(s) for s in range(4)]),

@@ -317,7 +317,8 @@ default="k-means++"
         chunk = int(min(n, max(256, _BLOCK_BYTES // (8 * R * k))))
         buf = np.empty((R * k, chunk))
         labels = np.empty((R, chunk), dtype=np.int64)
-        best, second = np.empty((R, chunk)), np.empty((R, chunk)) if bounds else None
+        best = np.empty((R, chunk))
+        second = np.empty((R, chunk)) if bounds else None
         for s in range(0, n, chunk):
             e = min(n, s + chunk)
             m = e - s
@@ -408,19 +409,21 @@ default="k-means++"
         cand = np.flatnonzero(ub > z)
         if cand.size > self.n_samples // 2:
             return True
-        if cand.size:
-            # Scoring the candidates directly is cheaper than first tightening their
-            # upper bound with the exact distance (one more gather of X each).
-            Xc = np.take(self._Xk, cand, axis=0)
-            scores = (self._rows(centres) @ Xc.T)[None]
-            m = cand.size
+        # Scoring the candidates directly is cheaper than first tightening their upper
+        # bound with the exact distance (one more gather of X each).
+        weights = self._rows(centres)
+        step = max(256, _BLOCK_BYTES // (8 * k))
+        for s in range(0, cand.size, step):
+            part = cand[s : s + step]
+            Xc = np.take(self._Xk, part, axis=0)
+            m = part.size
             new = np.empty((1, m), dtype=np.int64)
             best, second = np.empty((1, m)), np.empty((1, m))
-            self._top(scores, new, best, second)
-            lab[cand] = new[0]
+            self._top((weights @ Xc.T)[None], new, best, second)
+            lab[part] = new[0]
             xsq = Xc[:, d + 1]
-            ub[cand] = self._dist(best[0], xsq) + self._margin
-            lb[cand] = self._dist(second[0], xsq)
+            ub[part] = self._dist(best[0], xsq) + self._margin
+            lb[part] = self._dist(second[0], xsq)
         return False
 
     def _estep(self, centres: np.ndarray, active: np.ndarray, shift: np.ndarray | None,
