@@ -92,6 +92,8 @@ default="k-means++"
     8192``) Hamerly's distance bounds (Hamerly 2010, "Making k-means even faster")
     let samples whose label cannot change skip the distance computation, and the
     cluster sums are updated with the samples that moved rather than summed again.
+    Labels are numpy's ``argmax`` (first index of the best score) computed by
+    vectorised passes over blocks of scores laid out (centres, samples).
 
     The result's ``x`` is the array of centres, shape ``(n_clusters, n_features)``,
     sorted in a canonical (lexicographic) order, so that the same clustering found
