@@ -379,7 +379,8 @@ def compare(
     Notes
     -----
     Settings: restart strategies use L-BFGS-B with finite differences inside the box;
-    ``"tiktak"`` keeps 10% of a Sobol' sample that takes at most 10% of the budget;
+    ``"tiktak"`` keeps 10% of Sobol' samples drawn in cycles growing from ``20 d`` points
+    (x4 each cycle, each at most 10% of what is left of the budget);
     ``"mlsl"`` samples ``20 d`` points per round, reduced sample ``γ = 0.3``,
     ``σ = 2`` (tuned for budgets: more searches than the asymptotic ``σ = 4``).
     SciPy methods keep their defaults except: ``basinhopping`` uses L-BFGS-B with the

@@ -19,7 +19,24 @@ left, so the run never exceeds the budget. ``N*`` is then also capped by what th
 remaining budget can pay for, estimated from the mean cost of the searches so far
 (the paper plans ``N*`` up front), so that ``θ`` still rises to its maximum before the
 budget runs out. When all kept points have been used and budget remains, a new cycle
-starts from the next ``N`` points of the same Sobol' sequence, keeping the incumbent.
+starts from the next points of the same Sobol' sequence, keeping the incumbent.
+
+Departure from the paper under a budget: the sample is drawn in **growing cycles**
+rather than all up front. Cycle ``c = 0, 1, ...`` samples at most
+``first_sample * growth ** c`` points (default ``20 d``, then 4 times more each
+cycle), besides the ``sample_share`` cap, and runs the full TikTak pass (rank, keep
+the best ``keep`` fraction, ``θ`` rising from 0.1 to 0.995) on it before the next
+cycle. Why: with one sample of 10% of the budget every run pays that 10% before its
+first local search, which on easy problems is most of its cost (shifted 3-d sphere:
+652 evaluations to success, of which 643 sampling; L-BFGS-B alone needs 9). Measured
+on the 34-problem shifted suite at differential evolution's default budget (10
+repeats): median evaluations to success fell on 25 of the 28 problems solved both
+ways and stayed equal on 3 (sphere 652 -> 69, levy 4-d 1143 -> 164, rosenbrock 3-d
+1342 -> 215), problems solved in >= 90% of repeats rose from 28 to 29 (easom gained,
+none lost); among unsolved ones eggholder fell from 5 to 2 of 10 and 5-d Rastrigin
+from 6 to 5. Later, larger cycles keep the paper's exploration for hard problems.
+``first_sample`` at least the budget restores the paper's single up-front sample.
+Without a budget the sample is drawn up front as in the paper.
 
 References
 ----------
@@ -122,6 +139,11 @@ class TikTak(Strategy):
         Fraction of the sample kept as anchors of local searches (the paper: 10%).
     sample_share : float in (0, 1), default=0.1
         Under a budget, the most of it one Sobol' phase may use.
+    first_sample : int, optional
+        Under a budget, the most Sobol' points the first cycle draws; default
+        ``20 d``. Cycle ``c`` draws at most ``first_sample * growth ** c``.
+    growth : float >= 1, default=4.0
+        Growth of the per-cycle sample cap under a budget.
 
     Examples
     --------
@@ -136,15 +158,20 @@ class TikTak(Strategy):
     name = "tiktak"
 
     def __init__(self, n_sample: int | None = None, keep: float = 0.1,
-                 sample_share: float = 0.1) -> None:
+                 sample_share: float = 0.1, first_sample: int | None = None,
+                 growth: float = 4.0) -> None:
         self.n_sample = check_int(n_sample, "n_sample", "TikTak()", low=1, allow_none=True)
         self.keep = check_real(keep, "keep", "TikTak()", low=0, high=1, strict_low=True)
         self.sample_share = check_real(sample_share, "sample_share", "TikTak()", low=0,
                                        high=1, strict_low=True)
+        self.first_sample = check_int(first_sample, "first_sample", "TikTak()", low=1,
+                                      allow_none=True)
+        self.growth = check_real(growth, "growth", "TikTak()", low=1)
 
     def describe(self) -> dict:
         return {"strategy": self.name, "n_sample": self.n_sample, "keep": self.keep,
-                "sample_share": self.sample_share}
+                "sample_share": self.sample_share, "first_sample": self.first_sample,
+                "growth": self.growth}
 
     def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
         fun, bounds = objective_of(ctx, self.name)
@@ -153,12 +180,19 @@ class TikTak(Strategy):
         engine = qmc.Sobol(bounds.shape[0], scramble=True, rng=ctx.rng)
         best_x: np.ndarray | None = None
         best_f = math.inf
-        index, spent, searches = 0, 0, 0
+        first = self.first_sample or 20 * bounds.shape[0]
+        index, spent, searches, cycle = 0, 0, 0, 0
         while index < ctx.n_starts:
             left = remaining(ctx)
             # Each cycle samples at most sample_share of what is left, so a late cycle
-            # still leaves most of the budget to its local searches.
-            size = n if left is None else min(n, max(1, int(self.sample_share * left)))
+            # still leaves most of the budget to its local searches; under a budget the
+            # cycles also grow geometrically from first_sample (module docstring).
+            if left is None:
+                size = n
+            else:
+                cap = first * self.growth ** min(cycle, 60)  # no float overflow
+                size = min(n, max(1, int(self.sample_share * left)), max(1, int(cap)))
+            cycle += 1
             if size < 1:
                 return
             with warnings.catch_warnings():  # non-power-of-2 sizes are fine here
