@@ -32,6 +32,7 @@ import json
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -290,8 +291,21 @@ def _corrupt(path: str, exc: BaseException) -> ValueError:
 def _validate(con: sqlite3.Connection, path: str) -> bool:
     """Check an open file is a readable store of a known version; return whether it is empty.
 
-    Reads only: a file that fails a check is left exactly as it was.
+    Reads only: a file that fails a check is left exactly as it was. The reads share
+    one read transaction, so a store another process is creating right now is seen
+    either before or after its creation, never half made.
     """
+    try:
+        con.execute("BEGIN")
+        try:
+            return _validate_snapshot(con, path)
+        finally:
+            con.execute("ROLLBACK")  # read-only: nothing to keep
+    except _DB_ERRORS as exc:
+        raise _corrupt(path, exc) from None
+
+
+def _validate_snapshot(con: sqlite3.Connection, path: str) -> bool:
     try:
         app_id = con.execute("PRAGMA application_id").fetchone()[0]
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -332,8 +346,23 @@ def _validate(con: sqlite3.Connection, path: str) -> bool:
     return False
 
 
+def _enable_wal(con: sqlite3.Connection) -> None:
+    """Switch the file to WAL (persistent), retrying while other connections read.
+
+    The switch needs a moment with no other reader; SQLite reports "locked" at once
+    instead of waiting, so retry briefly. If the file stays busy it keeps its
+    rollback journal (correct, only slower) and the next opener tries again.
+    """
+    for attempt in range(40):
+        try:
+            if con.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() == "wal":
+                return
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.005 * (attempt + 1))
+
+
 def _create(con: sqlite3.Connection) -> None:
-    con.execute("PRAGMA journal_mode=WAL")
     con.execute("BEGIN IMMEDIATE")
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -368,6 +397,8 @@ def _open(path: str, param: str, owner: str, *, create: bool) -> sqlite3.Connect
                 _create(con)
             except _DB_ERRORS as exc:
                 raise _corrupt(path, exc) from None
+        if create:
+            _enable_wal(con)
     except BaseException:
         con.close()
         raise
