@@ -180,7 +180,7 @@ def test_readme_starts_with_the_two_commands():
     text = (ROOT / "README.md").read_text()
     first = _FENCE.search(text)
     assert first.group(1) == "bash"
-    assert first.group(2).splitlines() == ["pip install . && restarts demo",
+    assert first.group(2).splitlines() == ["pip install '.[plot]' && restarts demo",
                                            "pip install '.[test]' && pytest"]
     assert text[: first.start()].strip() == "# restarts"  # nothing before them but the title
 
