@@ -38,6 +38,17 @@ class BatchNoisySolver(NoisySolver):
         return [self(s, r) for s, r in zip(starts, rngs, strict=True)]
 
 
+class Counted:
+    """An independent evaluation counter around a function (picklable)."""
+
+    def __init__(self, fun):
+        self.fun, self.n = fun, 0
+
+    def __call__(self, x):
+        self.n += 1
+        return self.fun(x)
+
+
 @pytest.fixture
 def noisy():
     return NoisySolver()

@@ -8,20 +8,10 @@ import types
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import Counted
 
 import restarts as rs
 from restarts.compare import METHODS, add_cli, default_budget, summarize
-
-
-class Counted:
-    """An independent counter around a function, outside compare()."""
-
-    def __init__(self, fun):
-        self.fun, self.n = fun, 0
-
-    def __call__(self, x):
-        self.n += 1
-        return self.fun(x)
 
 
 def _rows(df):

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import Counted
 from scipy.stats import qmc
 
 import restarts as rs
@@ -16,17 +17,6 @@ from restarts.strategies.mlsl import critical_distance
 from restarts.strategies.tiktak import tiktak_theta
 
 STRATEGIES = ["tiktak", "mlsl"]
-
-
-class Counted:
-    """An independent evaluation counter around a function (picklable)."""
-
-    def __init__(self, fun):
-        self.fun, self.n = fun, 0
-
-    def __call__(self, x):
-        self.n += 1
-        return self.fun(x)
 
 
 def _table(res):
