@@ -14,7 +14,7 @@ from ._validation import check_bool, check_callable, check_int, check_real, fail
 from .starts import as_starts
 from .stop import MaxEvaluations, RunState, as_rules
 from .strategies import get_strategy
-from .strategies._base import StrategyContext
+from .strategies._base import Independent, StrategyContext
 
 __all__ = ["multistart"]
 
@@ -105,7 +105,9 @@ def multistart(
         SQLite file where every finished restart is saved; with ``name``, a run of
         the same name resumes.
     name : str, optional
-        The run's name inside ``store`` (default: ``"default"``).
+        The run's name inside ``store`` (default: ``"default"``). Independent restarts
+        from ``starts=None`` or a prefix-stable sampler may be resumed with a larger
+        (or smaller) ``n_starts``: restart ``i`` does not depend on it.
     timeout : float, optional
         Seconds a restart may take; a slower restart is recorded as failed.
     progress : bool, default=False
@@ -187,8 +189,12 @@ def multistart(
     if store is not None:
         from .store import open_run
 
+        # Restart i of independent restarts from no starts or a prefix-stable sampler
+        # does not depend on n_starts, so such a run may be resumed with more restarts.
+        extendable = isinstance(strat, Independent) and (
+            starts is None or bool(getattr(sampler, "prefix_stable", False)))
         config = {
-            "n_starts": n_starts, "strategy": strat.describe(),
+            "n_starts": n_starts, "extendable": extendable, "strategy": strat.describe(),
             "solver": _describe(solver), "starts": _describe(sampler) if sampler else (
                 None if points is None else {"array_sha1": _digest(points)}),
             "ftol": ftol, "xtol": xtol,

@@ -491,8 +491,8 @@ def open_run(
             row = con.execute(
                 "SELECT seed_entropy, seed_spawn_key, config FROM runs WHERE name=?", (name,)
             ).fetchone()
-            same = row is not None and (row[0], row[1], row[2]) == (entropy_json, key_json,
-                                                                     config_json)
+            same = row is not None and (row[0], row[1]) == (entropy_json, key_json) and \
+                _identity(row[2]) == _identity(config_json)
             if row is not None and not same and not overwrite:
                 raise ValueError(_mismatch(path, name, row, entropy_json, key_json,
                                            config_json))
@@ -520,9 +520,10 @@ def open_run(
                      _canon_json(config.get("strategy")), _canon_json(config.get("solver")),
                      _package_version(), config_json),
                 )
-            else:
-                con.execute("UPDATE runs SET n_done=NULL, stopped_by=NULL, finished=NULL "
-                            "WHERE name=?", (name,))
+            else:  # a resumed (perhaps extended) run: the latest n_starts and config
+                con.execute("UPDATE runs SET n_done=NULL, stopped_by=NULL, finished=NULL, "
+                            "n_starts=?, config=? WHERE name=?",
+                            (int(config.get("n_starts", 0)), config_json, name))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -536,13 +537,23 @@ def open_run(
     return RunSink(con, path, name), done
 
 
+def _identity(config_json: str) -> str:
+    """What must match for a run to resume: the configuration, less ``n_starts`` when the
+    run says it is ``extendable`` (restart ``i`` then does not depend on ``n_starts``, so
+    a run may be resumed with more restarts, or fewer)."""
+    config = json.loads(config_json)
+    if isinstance(config, dict) and config.get("extendable") is True:
+        config = {k: v for k, v in config.items() if k != "n_starts"}
+    return json.dumps(config, sort_keys=True)
+
+
 def _mismatch(path: str, name: str, row: tuple, entropy: str, key: str, config: str) -> str:
     if (row[0], row[1]) != (entropy, key):
         what = (f"seed (stored entropy={row[0]}, spawn_key={row[1]}; this call: "
                 f"entropy={entropy}, spawn_key={key}; pass the stored seed as rng=... "
                 "to resume)")
     else:
-        old, new = json.loads(row[2]), json.loads(config)
+        old, new = json.loads(_identity(row[2])), json.loads(_identity(config))
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         what = "configuration (" + "; ".join(
             f"{k}: stored {json.dumps(old.get(k))[:80]}, now {json.dumps(new.get(k))[:80]}"

@@ -232,9 +232,14 @@ def test_different_config_or_seed_is_refused_unless_overwrite(tmp_path):
     path = tmp_path / "s.sqlite"
     run(path, n=10)
     before = content(path)
+    # Latin hypercube points depend on n_starts, so such a run cannot be extended
+    lhs, lhs_path = rs.starts.LatinHypercube(BOUNDS), tmp_path / "lhs.sqlite"
+    run(lhs_path, n=10, starts=lhs)
+    lhs_before = content(lhs_path)
     with pytest.raises(ValueError, match="different configuration \\(n_starts: stored 10, "
                                          "now 11\\).*overwrite=True"):
-        run(path, n=11)
+        run(lhs_path, n=11, starts=lhs)
+    assert content(lhs_path) == lhs_before
     with pytest.raises(ValueError, match="different configuration \\(starts"):
         run(path, n=10, starts=rs.starts.Uniform([(-1, 1), (-1, 1)]))
     with pytest.raises(ValueError, match="different seed.*rng=\\.\\.\\."):
@@ -526,3 +531,22 @@ def test_many_runs_creating_one_new_store_at_once(tmp_path):
             t.join()
         assert errors == [], (trial, errors)
         assert sorted(rs.Store(path).runs()["n_stored"].tolist()) == [12] * 4
+
+
+def test_an_independent_run_can_be_extended_and_shrunk(tmp_path):
+    path = tmp_path / "s.sqlite"
+    first = run(path, n=10)
+    more = Counting()
+    extended = rs.multistart(more, 25, starts=rs.starts.Uniform(BOUNDS), rng=7, store=path,
+                             name="a")
+    assert len(more.calls) == 15  # only the 15 new restarts ran
+    fresh = rs.multistart(solver, 25, starts=rs.starts.Uniform(BOUNDS), rng=7)
+    same_table(extended, fresh)
+    cols = [c for c in first.table.columns if c not in ("time_s", "basin")]
+    assert_frame_equal(extended.table[cols].iloc[:10], first.table[cols])
+    assert rs.Store(path).runs()["n_starts"].tolist() == [25]
+    fewer = Counting()
+    shrunk = rs.multistart(fewer, 5, starts=rs.starts.Uniform(BOUNDS), rng=7, store=path,
+                           name="a")
+    assert fewer.calls == [] and len(shrunk) == 5
+    same_table(rs.Store(path).load("a"), shrunk)
