@@ -12,7 +12,7 @@ sampling the centre first).
 Usage::
 
     PYTHONPATH=. python benchmarks/bench_global.py            # full run (~15-20 min, 2 cores)
-    PYTHONPATH=. python benchmarks/bench_global.py --quick    # a smoke run (< 1 min)
+    PYTHONPATH=. python benchmarks/bench_global.py --quick    # smoke run (< 1 min), ./*-quick.md
 """
 
 from __future__ import annotations
@@ -241,13 +241,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rng", type=int, default=0)
     parser.add_argument("--no-unshifted", action="store_true",
                         help="skip the unshifted centred problems")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs"
-                                             / "benchmarks-global.md"))
+    parser.add_argument("--out", default=None,
+                        help="the Markdown report (default: docs/benchmarks-global.md; with "
+                             "--quick, benchmarks-global-quick.md here, so a smoke run never "
+                             "replaces the published tables)")
     parser.add_argument("--csv", default=None, help="also write the full table here")
     parser.add_argument("--from-csv", default=None, dest="from_csv",
                         help="rebuild the report from a table written with --csv, no runs")
     args = parser.parse_args(argv)
     args.repeats = args.repeats or (3 if args.quick else 20)
+    if args.out is None:
+        args.out = ("benchmarks-global-quick.md" if args.quick else
+                    str(Path(__file__).resolve().parents[1] / "docs" / "benchmarks-global.md"))
     if args.from_csv:
         table = pd.read_csv(args.from_csv)
         args.repeats = int(table["repeat"].max()) + 1
