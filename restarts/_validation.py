@@ -149,9 +149,13 @@ def check_array(
     ndim: int | tuple[int, ...] = 2,
     finite: bool = True,
     min_rows: int = 1,
+    min_cols: int = 0,
     dtype: Any = float,
 ) -> np.ndarray:
-    """A numeric array of the given dimensionality, finite unless told otherwise."""
+    """A numeric array of the given dimensionality, finite unless told otherwise.
+
+    ``min_cols`` applies to 2-d arrays (e.g. at least one feature in a data matrix).
+    """
     ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
     if isinstance(value, (str, bytes)) or value is None:
         raise fail(name, owner, f"a numeric array with {ndims[0]} dimension(s)", value, TypeError)
@@ -167,6 +171,11 @@ def check_array(
     if arr.shape[0] < min_rows:
         raise ValueError(
             f"The {name!r} parameter of {owner} must have at least {min_rows} row(s). "
+            f"Got shape {arr.shape} instead."
+        )
+    if arr.ndim == 2 and arr.shape[1] < min_cols:
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must have at least {min_cols} column(s). "
             f"Got shape {arr.shape} instead."
         )
     if finite and arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):

@@ -164,7 +164,10 @@ def test_demo_quick(tmp_path):
 @pytest.mark.parametrize("args, fragments", [
     (["bogus"], ["invalid choice"]),
     (["run", "six_hump_camel", "--n-starts", "0"], ["--n-starts", ">= 1"]),
-    (["run", "six_hump_camel", "--n-jobs", "x"], ["--n-jobs"]),
+    (["run", "six_hump_camel", "--n-jobs", "x"], ["--n-jobs", "expected an integer"]),
+    (["run", "six_hump_camel", "--n-starts", "1.5"], ["--n-starts", "expected an integer"]),
+    (["run", "six_hump_camel", "--timeout", "0"], ["--timeout", "a number > 0"]),
+    (["run", "six_hump_camel", "--timeout", "soon"], ["--timeout", "expected a number"]),
     (["run", "six_hump_camel", "--starts", "grid"], ["--starts"]),
     (["run", "no_such_thing"], ["unknown target"]),
     (["run", "no_such_module:f"], ["cannot import module"]),

@@ -288,3 +288,9 @@ def test_bad_start_raises_at_run():
     km = KMeans(np.arange(20.0).reshape(10, 2), 2)
     with pytest.raises(ValueError, match="'start'.*shape"):
         km(np.zeros(3), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("cls", [rs.solvers.KMeans, rs.solvers.GaussianMixture])
+def test_data_without_features_is_refused(cls):
+    with pytest.raises(ValueError, match="'X' parameter of .*at least 1 column"):
+        cls(np.zeros((5, 0)), 2)

@@ -125,13 +125,8 @@ class GaussianMixture(Solver):
         means_init: Any = None,
         precisions_init: Any = None,
     ) -> None:
-        X = check_array(X, "X", _OWNER, ndim=2, min_rows=2)
+        X = check_array(X, "X", _OWNER, ndim=2, min_cols=1, min_rows=2)
         n, d = X.shape
-        if d < 1:
-            raise ValueError(
-                f"The 'X' parameter of {_OWNER} must have at least one feature. "
-                f"Got shape {X.shape} instead."
-            )
         self.n_components = check_int(n_components, "n_components", _OWNER, low=1, high=n)
         self.covariance_type = check_choice(covariance_type, "covariance_type", _OWNER,
                                             _COV_TYPES)

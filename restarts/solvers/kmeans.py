@@ -132,13 +132,8 @@ default="k-means++"
         max_iter: int = 300,
         tol: float = 1e-4,
     ) -> None:
-        X = check_array(X, "X", _OWNER, ndim=2)
+        X = check_array(X, "X", _OWNER, ndim=2, min_cols=1)
         n, d = X.shape
-        if d < 1:
-            raise ValueError(
-                f"The 'X' parameter of {_OWNER} must have at least one feature. "
-                f"Got shape {X.shape} instead."
-            )
         self.n_clusters = check_int(n_clusters, "n_clusters", _OWNER, low=1, high=n)
         self.max_iter = check_int(max_iter, "max_iter", _OWNER, low=1)
         self.tol = check_real(tol, "tol", _OWNER, low=0.0)
