@@ -333,7 +333,13 @@ def _describe(obj: Any) -> Any:
             return describe()
         except Exception:  # a description is informative only
             pass
-    return {"callable": getattr(obj, "__qualname__", type(obj).__qualname__)}
+    from .solvers._base import code_digest
+
+    out = {"callable": getattr(obj, "__qualname__", type(obj).__qualname__)}
+    digest = code_digest(obj)
+    if digest is not None:  # two lambdas are both "<lambda>"; their code is not
+        out["code_sha1"] = digest
+    return out
 
 
 def _digest(arr: np.ndarray) -> str:

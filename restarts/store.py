@@ -492,7 +492,7 @@ def open_run(
                 "SELECT seed_entropy, seed_spawn_key, config FROM runs WHERE name=?", (name,)
             ).fetchone()
             same = row is not None and (row[0], row[1]) == (entropy_json, key_json) and \
-                _identity(row[2]) == _identity(config_json)
+                _compatible(json.loads(_identity(row[2])), json.loads(_identity(config_json)))
             if row is not None and not same and not overwrite:
                 raise ValueError(_mismatch(path, name, row, entropy_json, key_json,
                                            config_json))
@@ -547,6 +547,38 @@ def _identity(config_json: str) -> str:
     return json.dumps(config, sort_keys=True)
 
 
+def _compatible(old: Any, new: Any) -> bool:
+    """Whether two stored configurations describe the same run. A digest (a key ending
+    in ``sha1``: a function's code, a solver's data) recorded on one side only is not a
+    difference: stores written before digests existed, or a callable wrapped in an
+    object, still resume."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for k in set(old) | set(new):
+            if k not in old or k not in new:
+                if k.endswith("sha1"):
+                    continue
+                return False
+            if not _compatible(old[k], new[k]):
+                return False
+        return True
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(map(_compatible, old, new))
+    return old == new
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """``(dotted key, stored, now)`` for every difference :func:`_compatible` sees,
+    descending into dictionaries present on both sides."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for k in sorted(set(old) | set(new)):
+            if (k not in old or k not in new) and k.endswith("sha1"):
+                continue
+            out += _differences(old.get(k), new.get(k), f"{prefix}{k}.")
+        return out
+    return [] if _compatible(old, new) else [(prefix[:-1], old, new)]
+
+
 def _mismatch(path: str, name: str, row: tuple, entropy: str, key: str, config: str) -> str:
     if (row[0], row[1]) != (entropy, key):
         what = (f"seed (stored entropy={row[0]}, spawn_key={row[1]}; this call: "
@@ -554,10 +586,9 @@ def _mismatch(path: str, name: str, row: tuple, entropy: str, key: str, config: 
                 "to resume)")
     else:
         old, new = json.loads(_identity(row[2])), json.loads(_identity(config))
-        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         what = "configuration (" + "; ".join(
-            f"{k}: stored {json.dumps(old.get(k))[:80]}, now {json.dumps(new.get(k))[:80]}"
-            for k in diff) + ")"
+            f"{k}: stored {json.dumps(a)[:80]}, now {json.dumps(b)[:80]}"
+            for k, a, b in _differences(old, new)) + ")"
     return (f"The store {path!r} already holds a run named {name!r} with a different {what}. "
             "Pass another name=..., or overwrite=True to replace that run.")
 

@@ -257,6 +257,40 @@ def test_different_config_or_seed_is_refused_unless_overwrite(tmp_path):
     same_table(rs.Store(path).load("a"), res)
 
 
+
+def test_a_different_function_or_data_of_the_same_name_is_refused(tmp_path):
+    """Stores fingerprint a function's code and a solver's data, not only its name."""
+    path = tmp_path / "s.sqlite"
+
+    def objective(start, rng):
+        return np.asarray(start), float(np.sum(np.square(start)))
+
+    box = rs.starts.Uniform(BOUNDS)
+    rs.multistart(objective, 5, starts=box, rng=1, store=path, name="f")
+    same = objective  # the same code resumes (all 5 restarts are found, none recomputed)
+    assert rs.multistart(same, 5, starts=box, rng=1, store=path, name="f").table.shape[0] == 5
+
+    def objective(start, rng):  # noqa: F811 - same name, other code
+        return np.asarray(start), float(np.sum(np.abs(start)))
+
+    with pytest.raises(ValueError, match=r"different configuration \(solver.code_sha1"):
+        rs.multistart(objective, 5, starts=box, rng=1, store=path, name="f")
+    # two lambdas share the name "<lambda>" but not their code
+    lam = rs.solvers.Minimize(lambda x: float(x @ x), bounds=BOUNDS)
+    rs.multistart(lam, 3, rng=2, store=path, name="lam")
+    other = rs.solvers.Minimize(lambda x: float(np.sum(x**4)), bounds=BOUNDS)
+    with pytest.raises(ValueError, match="fun_code_sha1"):
+        rs.multistart(other, 3, rng=2, store=path, name="lam")
+    # a data solver on other data (same shape and settings) is refused too
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    rs.multistart(rs.solvers.KMeans(X, 3), 4, rng=3, store=path, name="km")
+    again = rs.multistart(rs.solvers.KMeans(X.copy(), 3), 4, rng=3, store=path, name="km")
+    assert again.table.shape[0] == 4
+    with pytest.raises(ValueError, match="data_sha1"):
+        rs.multistart(rs.solvers.KMeans(X + 1.0, 3), 4, rng=3, store=path, name="km")
+    with pytest.raises(ValueError, match="data_sha1"):
+        rs.multistart(rs.solvers.KMeans(X[::-1], 3), 4, rng=3, store=path, name="km")
+
 # -- kills -----------------------------------------------------------------------------
 JOB = textwrap.dedent("""
     import sys, time

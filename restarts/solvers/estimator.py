@@ -88,6 +88,8 @@ class Estimator(Solver):
     (1.0, 'KMeans')
     """
 
+    _data_attrs = ("_X", "_y")
+
     def __init__(self, estimator: Any, X: Any, y: Any = None,
                  scoring: Callable[..., float] | str | None = None) -> None:
         sk = _sklearn()

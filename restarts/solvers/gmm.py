@@ -111,6 +111,8 @@ class GaussianMixture(Solver):
     [-2.9, 3.0]
     """
 
+    _data_attrs = ("_X", "_shift")
+
     def __init__(
         self,
         X: Any,

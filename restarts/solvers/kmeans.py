@@ -124,6 +124,8 @@ default="k-means++"
     (1.0, [[0.0, 0.5], [10.0, 0.5]])
     """
 
+    _data_attrs = ("_X", "_mean")
+
     def __init__(
         self,
         X: Any,

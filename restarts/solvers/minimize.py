@@ -10,7 +10,7 @@ from scipy import optimize
 
 from .._result import LocalResult
 from .._validation import check_bounds, check_callable, check_choice, check_int, fail
-from ._base import Solver
+from ._base import Solver, code_digest
 
 __all__ = ["Minimize", "CountedFunction", "BudgetExhausted"]
 
@@ -193,5 +193,8 @@ class Minimize(Solver):
     def describe(self) -> dict:
         out = super().describe()
         out["fun"] = getattr(self.fun, "__qualname__", type(self.fun).__name__)
+        digest = code_digest(self.fun)
+        if digest is not None:
+            out["fun_code_sha1"] = digest
         out["bounds"] = None if self.bounds is None else self.bounds.tolist()
         return out

@@ -154,6 +154,8 @@ class MLP(Solver):
     (True, 1.0, (4,))
     """
 
+    _data_attrs = ("_Xa", "_y")
+
     def __init__(
         self,
         X: Any,
