@@ -274,9 +274,10 @@ def test_divergence_is_reported_not_raised():
 
 
 # -- through the driver --------------------------------------------------------------------
-def test_multistart_batching_and_jobs_do_not_change_the_table():
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_multistart_batching_and_jobs_do_not_change_the_table(dtype):
     X, y = blobs()
-    mlp = MLP(X, y, hidden=(4,), lr=0.05, epochs=30, batch_size=16)
+    mlp = MLP(X, y, hidden=(4,), lr=0.05, epochs=30, batch_size=16, dtype=dtype)
     cols = ["restart", "fun", "success", "nit", "nfev", "basin"]
     one = rs.multistart(mlp, 6, rng=0, batch_size=1)
     runs = [
