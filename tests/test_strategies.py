@@ -82,12 +82,13 @@ def _first_sobol_best(problem, seed, size):
 
 @pytest.mark.parametrize("first_sample,size", [(None, 60), (17, 17), (10**6, 400)])
 def test_tiktak_first_cycle_sample_under_a_budget(first_sample, size):
-    """Under a budget the first cycle draws min(first_sample or 20 d, 10% of budget)
-    points; the first search starts at the best of them (theta_1 = 0.1 towards itself)."""
+    """Under a budget (no warm start) the first cycle draws min(first_sample or 20 d,
+    10% of budget) points; the first search starts at the best of them (theta_1 = 0.1
+    towards itself)."""
     p = rs.problems.get("hartmann3")
     seed, budget = 11, 4000
     res = rs.multistart(rs.solvers.Minimize(p.fun, bounds=p.bounds), budget,
-                        strategy=TikTak(first_sample=first_sample), rng=seed,
+                        strategy=TikTak(first_sample=first_sample, warm_start=0), rng=seed,
                         stop=rs.stop.MaxEvaluations(budget))
     x0 = res.table.loc[0, ["x0_0", "x0_1", "x0_2"]].to_numpy(float)
     np.testing.assert_allclose(x0, _first_sobol_best(p, seed, size))
@@ -95,6 +96,58 @@ def test_tiktak_first_cycle_sample_under_a_budget(first_sample, size):
         assert res.config["extra_nfev"] > size
         recorded = int(res.table["nfev"].fillna(0).sum()) + res.config["extra_nfev"]
         assert recorded == budget
+
+
+@pytest.mark.parametrize("warm", [1, 5])
+def test_tiktak_warm_start_searches_before_the_first_cycle(warm):
+    """Under a budget the first search starts at the best of the first ``warm_start``
+    Sobol' points; the first cycle then continues the same Sobol' sequence."""
+    p = rs.problems.get("hartmann3")
+    seed, budget = 11, 4000
+    fun = Counted(p.fun)
+    res = rs.multistart(rs.solvers.Minimize(fun, bounds=p.bounds), budget,
+                        strategy=TikTak(warm_start=warm), rng=seed,
+                        stop=rs.stop.MaxEvaluations(budget))
+    x0 = res.table.loc[0, ["x0_0", "x0_1", "x0_2"]].to_numpy(float)
+    np.testing.assert_allclose(x0, _first_sobol_best(p, seed, warm))
+    assert res.table.loc[0, "nfev"] < 200  # a local search, not a sample of 20 d points
+    # second search: best of the next 60 points (first cycle, 20 d) or the incumbent
+    gen = np.random.default_rng(np.random.SeedSequence(seed))
+    lo, hi = p.bounds[:, 0], p.bounds[:, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pts = lo + qmc.Sobol(3, scramble=True, rng=gen).random(warm + 60) * (hi - lo)
+    cycle = pts[warm:]
+    vals = np.array([p(x) for x in cycle])
+    best_x = res.results[0].x if res.results[0].fun < vals.min() else cycle[np.argmin(vals)]
+    theta = tiktak_theta(1, 6)  # 6 kept points: 10% of the 60-point first cycle
+    start = (1 - theta) * cycle[np.argmin(vals)] + theta * np.asarray(best_x)
+    np.testing.assert_allclose(res.table.loc[1, ["x0_0", "x0_1", "x0_2"]].to_numpy(float),
+                               start)
+    recorded = int(res.table["nfev"].fillna(0).sum()) + res.config["extra_nfev"]
+    assert recorded == fun.n == budget
+
+
+@pytest.mark.parametrize("first_round", [None, 1, 7])
+def test_mlsl_first_round_size(first_round):
+    """The first local search starts after ``first_round`` sample points (default: a full
+    round of 20 d), from the best of them."""
+    p = rs.problems.get("hartmann3")
+    calls = []
+
+    def fun(x):
+        calls.append(np.array(x, dtype=float))
+        return p.fun(x)
+
+    res = rs.multistart(rs.solvers.Minimize(fun, bounds=p.bounds), 100,
+                        strategy=MLSL(first_round=first_round), rng=2,
+                        stop=rs.stop.MaxEvaluations(2000))
+    n_first = 60 if first_round is None else first_round
+    sample = np.array(calls[:n_first])
+    x0 = res.table.loc[0, ["x0_0", "x0_1", "x0_2"]].to_numpy(float)
+    np.testing.assert_allclose(x0, sample[np.argmin([p.fun(x) for x in sample])])
+    # the local search follows at once: its first call is the start point itself
+    np.testing.assert_allclose(calls[n_first], x0)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -165,6 +218,10 @@ def test_bad_parameters():
         TikTak(growth=0.5)
     with pytest.raises(ValueError, match="'first_sample' parameter of TikTak"):
         TikTak(first_sample=0)
+    with pytest.raises(ValueError, match="'warm_start' parameter of TikTak"):
+        TikTak(warm_start=-1)
+    with pytest.raises(ValueError, match="'first_round' parameter of MLSL"):
+        MLSL(first_round=0)
     with pytest.raises(ValueError, match="'sigma' parameter of MLSL"):
         MLSL(sigma=-1.0)
     with pytest.raises(TypeError, match="'n_sample' parameter of MLSL"):

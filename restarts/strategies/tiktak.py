@@ -38,6 +38,19 @@ from 6 to 5. Later, larger cycles keep the paper's exploration for hard problems
 ``first_sample`` at least the budget restores the paper's single up-front sample.
 Without a budget the sample is drawn up front as in the paper.
 
+Warm start under a budget: before the first cycle, one local search runs from the
+best of the first ``warm_start`` Sobol' points (default 1: the first point), and its
+end point becomes the incumbent the first cycle pulls towards. Why: even a 20 d
+first cycle delays the first local search, which on easy problems is the whole cost
+(at 1% of the budget TikTak had 1.5% of the suite's runs successful, against 17% for
+naive multistart and 19% for dual annealing). Measured on the 34-problem shifted
+suite at DE's default budget, 20 repeats: problems solved stayed 28, problems where
+TikTak needs fewer median evaluations to success than dual annealing (of the 24 both
+solve) rose from 5 to 10 (sphere 69 -> 9, booth 53 -> 13, matyas 53 -> 17).
+``warm_start`` = ``d`` points gave 13 but lost three problems near the 90% line
+(noise of 20 repeats, not a clear effect); ``warm_start=0`` restores the cycles
+alone. The first cycle continues the same Sobol' sequence.
+
 References
 ----------
 .. [1] A. Arnoud, F. Guvenen and T. Kleineberg, "Benchmarking Global Optimizers",
@@ -144,6 +157,9 @@ class TikTak(Strategy):
         ``20 d``. Cycle ``c`` draws at most ``first_sample * growth ** c``.
     growth : float >= 1, default=4.0
         Growth of the per-cycle sample cap under a budget.
+    warm_start : int >= 0, default=1
+        Under a budget, Sobol' points drawn before a first local search from the best
+        of them, ahead of the first cycle; 0 for none.
 
     Examples
     --------
@@ -159,7 +175,7 @@ class TikTak(Strategy):
 
     def __init__(self, n_sample: int | None = None, keep: float = 0.1,
                  sample_share: float = 0.1, first_sample: int | None = None,
-                 growth: float = 4.0) -> None:
+                 growth: float = 4.0, warm_start: int = 1) -> None:
         self.n_sample = check_int(n_sample, "n_sample", "TikTak()", low=1, allow_none=True)
         self.keep = check_real(keep, "keep", "TikTak()", low=0, high=1, strict_low=True)
         self.sample_share = check_real(sample_share, "sample_share", "TikTak()", low=0,
@@ -167,11 +183,12 @@ class TikTak(Strategy):
         self.first_sample = check_int(first_sample, "first_sample", "TikTak()", low=1,
                                       allow_none=True)
         self.growth = check_real(growth, "growth", "TikTak()", low=1)
+        self.warm_start = check_int(warm_start, "warm_start", "TikTak()", low=0)
 
     def describe(self) -> dict:
         return {"strategy": self.name, "n_sample": self.n_sample, "keep": self.keep,
                 "sample_share": self.sample_share, "first_sample": self.first_sample,
-                "growth": self.growth}
+                "growth": self.growth, "warm_start": self.warm_start}
 
     def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
         fun, bounds = objective_of(ctx, self.name)
@@ -182,6 +199,28 @@ class TikTak(Strategy):
         best_f = math.inf
         first = self.first_sample or 20 * bounds.shape[0]
         index, spent, searches, cycle = 0, 0, 0, 0
+        left = remaining(ctx)
+        if left is not None and self.warm_start and ctx.n_starts > 0:
+            # Warm start under a budget: one local search right away, from the best of
+            # the first warm_start Sobol' points, before the first cycle (module docstring).
+            size = max(1, min(self.warm_start, int(self.sample_share * left)))
+            with warnings.catch_warnings():  # non-power-of-2 sizes are fine here
+                warnings.simplefilter("ignore", UserWarning)
+                points = lo + engine.random(size) * width
+            values = evaluate(ctx, fun, points)
+            j = int(np.argmin(values))
+            if np.isfinite(values[j]):
+                best_f, best_x = float(values[j]), points[j].copy()
+            left = remaining(ctx)
+            if left < 1:
+                return
+            records = yield [(index, points[j].copy(), left)]
+            index += 1
+            for x, f, nfev in finished(records):
+                spent += nfev
+                searches += 1
+                if f < best_f:
+                    best_f, best_x = f, x
         while index < ctx.n_starts:
             left = remaining(ctx)
             # Each cycle samples at most sample_share of what is left, so a late cycle
