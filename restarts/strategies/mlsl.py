@@ -25,8 +25,11 @@ capped at what is left, so the run never exceeds the budget.
 of one point (the setting :func:`restarts.compare` uses) starts a local search at
 once; later rounds of ``N`` points follow the rules above (``r_k`` counts all points
 sampled so far). Measured on the 34-problem shifted suite at DE's default budget,
-20 repeats: problems solved stayed 23; of the 20 MLSL and dual annealing both solve,
-MLSL needs fewer median evaluations to success on 7 instead of 1.
+20 repeats: problems solved stayed 23, the share of runs successful within 1% of the
+budget rose from 0.010 to 0.168, and of the 20 problems MLSL and dual annealing both
+solve, MLSL needs fewer median evaluations to success on 7 instead of 1 (sphere
+69 -> 10, hartmann6 177 -> 93); where the first point lies in a wrong basin the
+search is wasted (goldstein-price 77 -> 130, levy 4-d 1318 -> 1617).
 
 References
 ----------

@@ -44,12 +44,18 @@ end point becomes the incumbent the first cycle pulls towards. Why: even a 20 d
 first cycle delays the first local search, which on easy problems is the whole cost
 (at 1% of the budget TikTak had 1.5% of the suite's runs successful, against 17% for
 naive multistart and 19% for dual annealing). Measured on the 34-problem shifted
-suite at DE's default budget, 20 repeats: problems solved stayed 28, problems where
-TikTak needs fewer median evaluations to success than dual annealing (of the 24 both
-solve) rose from 5 to 10 (sphere 69 -> 9, booth 53 -> 13, matyas 53 -> 17).
-``warm_start`` = ``d`` points gave 13 but lost three problems near the 90% line
-(noise of 20 repeats, not a clear effect); ``warm_start=0`` restores the cycles
-alone. The first cycle continues the same Sobol' sequence.
+suite at DE's default budget, 20 repeats (``docs/benchmarks-global.md``): problems
+solved stayed 28, the share of runs successful within 1% of the budget rose from
+0.015 to 0.184 (dual annealing 0.187), and the problems where TikTak needs fewer
+median evaluations to success than dual annealing (of the 24 both solve) rose from
+5 to 10 (sphere 69 -> 10, booth 53 -> 14, hartmann6 170 -> 96). The price is one
+wasted search where the first point lies in a wrong basin of a rugged problem
+(cross-in-tray 50 -> 70, shubert 112 -> 156, levy 4-d 191 -> 352, 10-d
+Styblinski-Tang 988 -> 1159 median evaluations to success). Over 40 repeats, the
+best of ``2 d + 1`` points (what dual annealing evaluates before its first search)
+or a first cycle of ``10 d`` points did not do better (fewer evaluations than dual
+annealing on 8 and 12 of 23 problems against 12 for one point). ``warm_start=0`` restores
+the cycles alone. The first cycle continues the same Sobol' sequence.
 
 References
 ----------
