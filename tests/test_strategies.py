@@ -250,9 +250,10 @@ def test_finds_global_minimum_within_default_budget(strategy, name, dim):
     "Nelder-Mead from a rotated simplex of 5-50% of the box (<= 5/10) as local methods, "
     "theta capped at 0.85, a new cycle after 3-5 searches back in the incumbent's basin, "
     "Sobol' cycles in a box around the incumbent (half-width 10-25% of the box, or 1.5-2x "
-    "the distance to the nearest other minimum found; alternating, while improving, or "
-    "mixed into global cycles: 8-16 of 20, while Shekel 5, 10-d Styblinski-Tang and, in "
-    "most variants, Easom fell below 90%) (TikTak); sigma 0.2-1, gamma 0.05-0.1, "
+    "the distance to the nearest other minimum found; alternating, while improving, in "
+    "the second half of the budget, or mixed into global cycles: 8-16 of 20, while "
+    "Shekel 5, 10-d Styblinski-Tang and, in most variants, Easom fell below 90%) "
+    "(TikTak); sigma 0.2-1, gamma 0.05-0.1, "
     "1000-point rounds, half of each round in a box around the best minimum (MLSL). "
     "dual_annealing solves it."))
 
