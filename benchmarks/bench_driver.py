@@ -21,6 +21,7 @@ import statistics
 import time
 
 import numpy as np
+from _common import busy_wait
 
 import restarts as rs
 
@@ -32,9 +33,7 @@ class Spin:
         self.seconds = seconds
 
     def __call__(self, start, rng):
-        t_end = time.perf_counter() + self.seconds
-        while time.perf_counter() < t_end:
-            pass
+        busy_wait(self.seconds)
         return (start, float(start[0] + rng.random()))
 
 

@@ -32,21 +32,13 @@ the same run.
 from __future__ import annotations
 
 import argparse
-import resource
-import statistics
-import sys
 import time
 import warnings
 
+from _common import paired_medians, peak_mib
 from threadpoolctl import threadpool_limits
 
 import restarts as rs
-
-
-def peak_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
 def datasets():
@@ -109,15 +101,11 @@ def main(argv=None) -> None:
             for seed in range(repeats):
                 rows.append((ours(X, k, seed, threads, args.restarts, jobs, tol),
                              sklearn_gmm(X, k, seed, threads * jobs, args.restarts)))
-            t_ours = statistics.median(a[0] for a, _ in rows)
-            t_sk = statistics.median(b[0] for _, b in rows)
-            f_ours = statistics.median(a[1] for a, _ in rows)
-            f_sk = statistics.median(b[1] for _, b in rows)
+            m = paired_medians(rows)
+            t_ours, t_sk, f_ours, f_sk = m["t_ours"], m["t_ref"], m["f_ours"], m["f_ref"]
             ok = sum(b[1] - a[1] >= -1e-4 for a, b in rows)
             setting = f"{threads}" if jobs == 1 else f"1x{jobs}"
-            cpu = statistics.median(a[2] for a, _ in rows) / statistics.median(
-                b[2] for _, b in rows)
-            cpu_text = f"{cpu:>10.2f}" if jobs == 1 else f"{'-':>10}"
+            cpu_text = f"{m['cpu_ratio']:>10.2f}" if jobs == 1 else f"{'-':>10}"
             print(f"{name:<20}{setting:>4}{tol:>6.0e}{t_ours:>9.3f}{t_sk:>11.3f}"
                   f"{t_ours / t_sk:>11.2f}{cpu_text}{f_ours:>15.6f}{f_sk:>12.6f}"
                   f"{f_ours / f_sk:>11.6f}"

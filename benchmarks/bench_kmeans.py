@@ -27,20 +27,12 @@ compare ratios measured in the same run.
 from __future__ import annotations
 
 import argparse
-import resource
-import statistics
-import sys
 import time
 
+from _common import paired_medians, peak_mib
 from threadpoolctl import threadpool_limits
 
 import restarts as rs
-
-
-def peak_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
 def datasets(quick: bool):
@@ -94,15 +86,11 @@ def main(argv=None) -> None:
                     a = ours(X, k, init, seed, threads, args.restarts, jobs)
                     b = sklearn_kmeans(X, k, init, seed, threads * jobs, args.restarts)
                     rows.append((a, b))
-                t_ours = statistics.median(a[0] for a, _ in rows)
-                t_sk = statistics.median(b[0] for _, b in rows)
-                f_ours = statistics.median(a[1] for a, _ in rows)
-                f_sk = statistics.median(b[1] for _, b in rows)
+                m = paired_medians(rows)
+                t_ours, t_sk, f_ours, f_sk = m["t_ours"], m["t_ref"], m["f_ours"], m["f_ref"]
                 ok = sum(a[1] <= 1.0001 * b[1] for a, b in rows)
                 setting = f"{threads}" if jobs == 1 else f"1x{jobs}"
-                cpu = statistics.median(a[2] for a, _ in rows) / statistics.median(
-                    b[2] for _, b in rows)
-                cpu_text = f"{cpu:>10.2f}" if jobs == 1 else f"{'-':>10}"
+                cpu_text = f"{m['cpu_ratio']:>10.2f}" if jobs == 1 else f"{'-':>10}"
                 print(f"{name + ' ' + init:<26}{setting:>4}{t_ours:>9.3f}{t_sk:>11.3f}"
                       f"{t_ours / t_sk:>11.2f}{cpu_text}{f_ours:>16.6g}{f_sk:>16.6g}"
                       f"{f_ours / f_sk:>11.5f}{f'{ok}/{repeats}':>8}", flush=True)

@@ -27,21 +27,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import resource
-import sys
 import time
 import warnings
 
 import numpy as np
+from _common import peak_mib
 from threadpoolctl import threadpool_limits
 
 from restarts.solvers import MLP
-
-
-def peak_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
 def run(X, y, batch_size, restarts, epochs, hidden, dtype="float64"):

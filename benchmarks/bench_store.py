@@ -30,6 +30,7 @@ import threading
 import time
 
 import numpy as np
+from _common import busy_wait
 
 
 def cheap(start, rng):
@@ -45,9 +46,7 @@ class Spin:
         self.seconds = seconds
 
     def __call__(self, start, rng):
-        t_end = time.perf_counter() + self.seconds
-        while time.perf_counter() < t_end:
-            pass
+        busy_wait(self.seconds)
         return cheap(start, rng)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ._digest import array_sha1, code_digest
 from ._dispatch import chunk_size, effective_workers, iter_chunks
 from ._result import MultistartResult, Restart
 from ._seeding import root_seed, starts_rng
@@ -196,7 +197,7 @@ def multistart(
         config = {
             "n_starts": n_starts, "extendable": extendable, "strategy": strat.describe(),
             "solver": _describe(solver), "starts": _describe(sampler) if sampler else (
-                None if points is None else {"array_sha1": _digest(points)}),
+                None if points is None else {"array_sha1": array_sha1(points)}),
             "ftol": ftol, "xtol": xtol,
         }
         sink, done = open_run(store, "default" if name is None else name, root, config,
@@ -333,8 +334,6 @@ def _describe(obj: Any) -> Any:
             return describe()
         except Exception:  # a description is informative only
             pass
-    from .solvers._base import code_digest
-
     out = {"callable": getattr(obj, "__qualname__", type(obj).__qualname__)}
     digest = code_digest(obj)
     if digest is not None:  # two lambdas are both "<lambda>"; their code is not
@@ -342,7 +341,3 @@ def _describe(obj: Any) -> Any:
     return out
 
 
-def _digest(arr: np.ndarray) -> str:
-    import hashlib
-
-    return hashlib.sha1(np.ascontiguousarray(arr, dtype=float).tobytes()).hexdigest()

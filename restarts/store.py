@@ -492,7 +492,7 @@ def open_run(
                 "SELECT seed_entropy, seed_spawn_key, config FROM runs WHERE name=?", (name,)
             ).fetchone()
             same = row is not None and (row[0], row[1]) == (entropy_json, key_json) and \
-                _compatible(json.loads(_identity(row[2])), json.loads(_identity(config_json)))
+                not _differences(_identity(row[2]), _identity(config_json))
             if row is not None and not same and not overwrite:
                 raise ValueError(_mismatch(path, name, row, entropy_json, key_json,
                                            config_json))
@@ -537,46 +537,35 @@ def open_run(
     return RunSink(con, path, name), done
 
 
-def _identity(config_json: str) -> str:
+def _identity(config_json: str) -> Any:
     """What must match for a run to resume: the configuration, less ``n_starts`` when the
     run says it is ``extendable`` (restart ``i`` then does not depend on ``n_starts``, so
     a run may be resumed with more restarts, or fewer)."""
     config = json.loads(config_json)
     if isinstance(config, dict) and config.get("extendable") is True:
         config = {k: v for k, v in config.items() if k != "n_starts"}
-    return json.dumps(config, sort_keys=True)
-
-
-def _compatible(old: Any, new: Any) -> bool:
-    """Whether two stored configurations describe the same run. A digest (a key ending
-    in ``sha1``: a function's code, a solver's data) recorded on one side only is not a
-    difference: stores written before digests existed, or a callable wrapped in an
-    object, still resume."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        for k in set(old) | set(new):
-            if k not in old or k not in new:
-                if k.endswith("sha1"):
-                    continue
-                return False
-            if not _compatible(old[k], new[k]):
-                return False
-        return True
-    if isinstance(old, list) and isinstance(new, list):
-        return len(old) == len(new) and all(map(_compatible, old, new))
-    return old == new
+    return config
 
 
 def _differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """``(dotted key, stored, now)`` for every difference :func:`_compatible` sees,
-    descending into dictionaries present on both sides."""
+    """``(dotted key, stored, now)`` for every way two configurations differ; none means
+    the same run. Descends into dictionaries present on both sides. A digest (a key
+    ending in ``sha1``: a function's code, a solver's data) recorded on one side only
+    is not a difference: stores written before digests existed, or a callable wrapped
+    in an object, still resume."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for k in sorted(set(old) | set(new)):
-            if (k not in old or k not in new) and k.endswith("sha1"):
-                continue
-            out += _differences(old.get(k), new.get(k), f"{prefix}{k}.")
+            if k in old and k in new:
+                out += _differences(old[k], new[k], f"{prefix}{k}.")
+            elif not k.endswith("sha1"):
+                out.append((f"{prefix}{k}", old.get(k), new.get(k)))
         return out
-    return [] if _compatible(old, new) else [(prefix[:-1], old, new)]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        same = not any(_differences(a, b) for a, b in zip(old, new, strict=True))
+    else:
+        same = old == new
+    return [] if same else [(prefix[:-1], old, new)]
 
 
 def _mismatch(path: str, name: str, row: tuple, entropy: str, key: str, config: str) -> str:
@@ -585,7 +574,7 @@ def _mismatch(path: str, name: str, row: tuple, entropy: str, key: str, config: 
                 f"entropy={entropy}, spawn_key={key}; pass the stored seed as rng=... "
                 "to resume)")
     else:
-        old, new = json.loads(_identity(row[2])), json.loads(_identity(config))
+        old, new = _identity(row[2]), _identity(config)
         what = "configuration (" + "; ".join(
             f"{k}: stored {json.dumps(a)[:80]}, now {json.dumps(b)[:80]}"
             for k, a, b in _differences(old, new)) + ")"

@@ -209,12 +209,17 @@ CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("config", CONFIGS)
-def test_solve_batch_equals_single_runs(config):
+def config_problem(config):
+    """Data and full settings for one of CONFIGS (targets of the right kind)."""
     X, y = blobs(n=50)
     if config["loss"] == "mse":
         y = np.column_stack([X[:, 0] * X[:, 1], X[:, 2]])
-    config = {"hidden": (6,), "lr": 0.02, "epochs": 25, **config}
+    return X, y, {"hidden": (6,), "lr": 0.02, "epochs": 25, **config}
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_solve_batch_equals_single_runs(config):
+    X, y, config = config_problem(config)
     mlp = MLP(X, y, **config)
     given = np.random.default_rng(9).normal(scale=0.3, size=mlp.n_params)
     starts = [None, given, None, None, given]
@@ -365,10 +370,7 @@ def test_bad_start():
 # -- float32 -------------------------------------------------------------------------------
 @pytest.mark.parametrize("config", CONFIGS)
 def test_float32_matches_float64_and_batches_like_single_runs(config):
-    X, y = blobs(n=50)
-    if config["loss"] == "mse":
-        y = np.column_stack([X[:, 0] * X[:, 1], X[:, 2]])
-    config = {"hidden": (6,), "lr": 0.02, "epochs": 25, **config}
+    X, y, config = config_problem(config)
     m64, m32 = MLP(X, y, **config), MLP(X, y, **config, dtype="float32")
     assert m32.dtype == np.float32 and m64.dtype == np.float64
     # the same loss and gradient at the same point, to float32 rounding (the float64

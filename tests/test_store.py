@@ -489,11 +489,21 @@ def test_fuzzed_arguments_never_damage_an_existing_store(tmp_path, name, overwri
 
 
 def test_copy_of_store_with_wal_is_readable(tmp_path):
-    # A store copied while a run had it open (WAL not yet checkpointed) still loads.
+    # A store copied (file and its -wal) while another connection keeps it open, so
+    # the run's pages are still in the WAL, not checkpointed into the file, loads.
     path = tmp_path / "s.sqlite"
-    res = run(path, n=8)
-    copy = tmp_path / "copy.sqlite"
-    shutil.copy(path, copy)
+    run(path, n=2)  # create the store
+    holder = sqlite3.connect(path)
+    try:
+        holder.execute("SELECT count(*) FROM restarts").fetchone()
+        res = run(path, n=8, overwrite=True)
+        wal = tmp_path / "s.sqlite-wal"
+        assert wal.exists() and wal.stat().st_size > 0  # the premise: data in the WAL
+        copy = tmp_path / "copy.sqlite"
+        shutil.copy(path, copy)
+        shutil.copy(wal, tmp_path / "copy.sqlite-wal")
+    finally:
+        holder.close()
     same_table(rs.Store(copy).load("a"), res)
 
 

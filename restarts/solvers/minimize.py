@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
+from .._digest import code_digest
 from .._result import LocalResult
 from .._validation import check_bounds, check_callable, check_choice, check_int, fail
-from ._base import Solver, code_digest
+from ._base import Solver
 
 __all__ = ["Minimize", "CountedFunction", "BudgetExhausted"]
 

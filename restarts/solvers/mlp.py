@@ -25,7 +25,7 @@ import numpy as np
 from .. import init as _init
 from .._result import LocalResult
 from .._symmetry import canonical_params, n_params, symmetry, unflatten_params
-from .._validation import check_bool, check_choice, check_int, check_real, fail
+from .._validation import check_array, check_bool, check_choice, check_int, check_real, fail
 from ._base import Solver
 
 __all__ = ["MLP"]
@@ -250,28 +250,8 @@ class MLP(Solver):
         return dt
 
     @staticmethod
-    def _check_X(X: Any) -> np.ndarray:
-        expected = "a numeric array of shape (n_samples, n_features)"
-        if isinstance(X, (str, bytes)) or X is None:
-            raise fail("X", _OWNER, expected, X, TypeError)
-        try:
-            arr = np.asarray(X)
-        except (TypeError, ValueError) as exc:  # ragged nested lists
-            raise fail("X", _OWNER, expected, X, TypeError) from exc
-        if arr.dtype.kind not in "biuf":
-            raise fail("X", _OWNER, expected, X, TypeError)
-        arr = arr.astype(float)
-        if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
-            raise ValueError(
-                f"The 'X' parameter of {_OWNER} must be a 2-d array of shape "
-                f"(n_samples, n_features). Got shape {arr.shape} instead."
-            )
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(
-                f"The 'X' parameter of {_OWNER} must contain only finite values. "
-                "Got NaN or inf instead."
-            )
-        return np.ascontiguousarray(arr)
+    def _check_X(X: Any, owner: str = _OWNER) -> np.ndarray:
+        return np.ascontiguousarray(check_array(X, "X", owner, min_cols=1))
 
     def _check_y(self, y: Any, n: int) -> tuple[np.ndarray, int]:
         if isinstance(y, (str, bytes)) or y is None:
@@ -331,20 +311,12 @@ class MLP(Solver):
 
     def _check_start(self, start: Any) -> np.ndarray:
         owner = "MLP.__call__()"
-        try:
-            x = np.asarray(start, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise fail("start", owner, "a flat numeric parameter vector", start, TypeError) from exc
+        x = check_array(start, "start", owner, ndim=1)
         if x.shape != (self.n_params,):
             raise ValueError(
                 f"The 'start' parameter of {owner} must be None or a flat vector of "
                 f"{self.n_params} parameters (layer widths {self.sizes}). "
                 f"Got shape {x.shape} instead."
-            )
-        if not np.all(np.isfinite(x)):
-            raise ValueError(
-                f"The 'start' parameter of {owner} must contain only finite values. "
-                "Got NaN or inf instead."
             )
         return x
 
@@ -539,7 +511,7 @@ class MLP(Solver):
         [3, 3]
         """
         theta = self._check_start(x)[None, :].astype(self.dtype)
-        X = self._check_X(X)
+        X = self._check_X(X, "MLP.predict()")
         if X.shape[1] != self.sizes[0]:
             raise ValueError(
                 f"The 'X' parameter of MLP.predict() must have {self.sizes[0]} features. "

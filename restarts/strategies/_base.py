@@ -59,8 +59,9 @@ class Strategy:
         raise NotImplementedError
 
     def describe(self) -> dict:
+        """The name and scalar settings (``None`` included), for stores."""
         return {"strategy": self.name, **{k: v for k, v in vars(self).items()
-                                          if isinstance(v, (int, float, str, bool))}}
+                                          if v is None or isinstance(v, (int, float, str))}}
 
 
 class Independent(Strategy):

@@ -114,11 +114,6 @@ class MLSL(Strategy):
         self.first_round = check_int(first_round, "first_round", "MLSL()", low=1,
                                      allow_none=True)
 
-    def describe(self) -> dict:
-        return {"strategy": self.name, "n_sample": self.n_sample, "gamma": self.gamma,
-                "sigma": self.sigma, "max_rounds": self.max_rounds,
-                "first_round": self.first_round}
-
     def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
         fun, bounds = objective_of(ctx, self.name)
         d = bounds.shape[0]

@@ -191,11 +191,6 @@ class TikTak(Strategy):
         self.growth = check_real(growth, "growth", "TikTak()", low=1)
         self.warm_start = check_int(warm_start, "warm_start", "TikTak()", low=0)
 
-    def describe(self) -> dict:
-        return {"strategy": self.name, "n_sample": self.n_sample, "keep": self.keep,
-                "sample_share": self.sample_share, "first_sample": self.first_sample,
-                "growth": self.growth, "warm_start": self.warm_start}
-
     def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
         fun, bounds = objective_of(ctx, self.name)
         lo, width = bounds[:, 0], bounds[:, 1] - bounds[:, 0]
@@ -205,14 +200,27 @@ class TikTak(Strategy):
         best_f = math.inf
         first = self.first_sample or 20 * bounds.shape[0]
         index, spent, searches, cycle = 0, 0, 0, 0
+
+        def draw(size: int) -> np.ndarray:
+            with warnings.catch_warnings():  # non-power-of-2 sizes are fine here
+                warnings.simplefilter("ignore", UserWarning)
+                return lo + engine.random(size) * width
+
+        def absorb(records: list) -> None:
+            """Count finished local searches and update the incumbent."""
+            nonlocal spent, searches, best_f, best_x
+            for x, f, nfev in finished(records):
+                spent += nfev
+                searches += 1
+                if f < best_f:
+                    best_f, best_x = f, x
+
         left = remaining(ctx)
         if left is not None and self.warm_start and ctx.n_starts > 0:
             # Warm start under a budget: one local search right away, from the best of
             # the first warm_start Sobol' points, before the first cycle (module docstring).
             size = max(1, min(self.warm_start, int(self.sample_share * left)))
-            with warnings.catch_warnings():  # non-power-of-2 sizes are fine here
-                warnings.simplefilter("ignore", UserWarning)
-                points = lo + engine.random(size) * width
+            points = draw(size)
             values = evaluate(ctx, fun, points)
             j = int(np.argmin(values))
             if np.isfinite(values[j]):
@@ -220,13 +228,8 @@ class TikTak(Strategy):
             left = remaining(ctx)
             if left < 1:
                 return
-            records = yield [(index, points[j].copy(), left)]
+            absorb((yield [(index, points[j].copy(), left)]))
             index += 1
-            for x, f, nfev in finished(records):
-                spent += nfev
-                searches += 1
-                if f < best_f:
-                    best_f, best_x = f, x
         while index < ctx.n_starts:
             left = remaining(ctx)
             # Each cycle samples at most sample_share of what is left, so a late cycle
@@ -240,9 +243,7 @@ class TikTak(Strategy):
             cycle += 1
             if size < 1:
                 return
-            with warnings.catch_warnings():  # non-power-of-2 sizes are fine here
-                warnings.simplefilter("ignore", UserWarning)
-                points = lo + engine.random(size) * width
+            points = draw(size)
             values = evaluate(ctx, fun, points)
             order = np.argsort(values, kind="stable")
             if values[order[0]] < best_f:
@@ -265,12 +266,7 @@ class TikTak(Strategy):
                 k += 1
                 theta = tiktak_theta(k, n_plan)
                 x0 = (1.0 - theta) * kept[k - 1] + theta * best_x
-                records = yield [(index, x0, left)]
+                absorb((yield [(index, x0, left)]))
                 index += 1
-                for x, f, nfev in finished(records):
-                    spent += nfev
-                    searches += 1
-                    if f < best_f:
-                        best_f, best_x = f, x
             if ctx.max_nfev is None:
                 return
