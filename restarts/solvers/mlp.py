@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import init as _init
+from .._fpenv import flush_denormals
 from .._result import LocalResult
 from .._symmetry import canonical_params, n_params, symmetry, unflatten_params
 from .._validation import check_array, check_bool, check_choice, check_int, check_real, fail
@@ -88,7 +89,9 @@ class MLP(Solver):
         Mean softmax cross-entropy, or mean squared error over samples and outputs.
     optimizer : {"sgd", "momentum", "adam"}, default="adam"
         Plain gradient descent, heavy-ball momentum (``v = momentum v - lr g``), or
-        Adam (Kingma & Ba 2015, with the bias correction folded into the step size).
+        Adam (Kingma & Ba 2015, in their efficient form, as scikit-learn: the bias
+        corrections fold into the step size and ``epsilon`` is added to the root of the
+        uncorrected second moment).
     lr : float, default=1e-2
         Learning rate (> 0).
     epochs : int, default=200
@@ -142,6 +145,13 @@ class MLP(Solver):
     ``start=None`` draws initial weights with ``init`` from ``rng``; otherwise ``start``
     is the initial flat parameter vector. ``canonical(x)`` sorts the hidden units, so
     networks that differ by a permutation of hidden units count as one optimum.
+
+    Training runs with subnormal floats (below 1.2e-38 in float32) flushed to zero, on
+    x86-64 Linux (``restarts._fpenv``): softmax probabilities of confidently wrong
+    classes and Adam moments of stalled weights decay into subnormals, each operation
+    on which costs x86 CPUs a microcode assist. Measured on 32 stacked 64-32-10
+    networks in float32, this made batched training 1.3x faster (Adam steps 5x
+    faster); the values flushed are far below float32's resolution of the weights.
 
     Examples
     --------
@@ -681,7 +691,8 @@ class MLP(Solver):
             chunk_starts, chunk_rngs = starts[c : c + size], rngs[c : c + size]
             theta = np.stack([self._start_theta(s, g)
                               for s, g in zip(chunk_starts, chunk_rngs, strict=True)])
-            with np.errstate(all="ignore"):
+            # subnormal floats flushed: see restarts/_fpenv.py (x86 assists, 5x slower steps)
+            with np.errstate(all="ignore"), flush_denormals():
                 final, curves, steps = self._train(theta, chunk_rngs)
             out += self._results(theta, final, curves, steps)
         return out
