@@ -119,7 +119,7 @@ class MLP(Solver):
     dtype : {"float64", "float32"}, default="float64"
         Floating-point type of the training arithmetic. ``"float32"`` (the usual
         choice for neural networks) halves memory traffic and doubles SIMD width:
-        batched training (:meth:`solve_batch`) runs about 2x faster; single runs,
+        batched training (:meth:`solve_batch`) runs about 1.7x faster; single runs,
         which are dominated by per-call overhead, gain little. Results (``x``,
         ``fun``) are returned as float64 either way; batched and single runs stay
         identical in either type.
