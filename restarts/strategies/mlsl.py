@@ -7,8 +7,10 @@ in all), a local search starts from a sample point ``x`` only if
   "reduced sample");
 - no sample point with a lower value lies within the critical distance
   ``r_k = π^{-1/2} (Γ(1 + d/2) m(S) σ log(kN) / (kN))^{1/d}``;
-- no local search has started from ``x`` before, and no local minimum found so far
-  lies within ``r_k`` of ``x`` (``x`` is in a known basin).
+- no local search has started from ``x`` before, and ``x`` is not in a known basin:
+  no local minimum found so far that is no higher than ``x`` lies within ``r_k``
+  of it (a point below a minimum cannot lie in that minimum's basin, so lower
+  minima nearby do not count; the paper's test ignores the values).
 
 Distances are measured in the box scaled to the unit cube, so ``m(S) = 1`` and
 every coordinate counts alike. With ``σ > 4`` the expected number of local searches
@@ -31,6 +33,23 @@ solve, MLSL needs fewer median evaluations to success on 7 instead of 1 (sphere
 69 -> 10, hartmann6 177 -> 93); where the first point lies in a wrong basin the
 search is wasted (goldstein-price 77 -> 130, levy 4-d 1318 -> 1617).
 
+Coordinate probes (``coordinate_share``, off by default, 0.5 in
+:func:`restarts.compare`): once a minimum is known, that share of each round is not
+drawn uniformly but probes coordinate lines through the best minimum found (the
+minimum with one coordinate, taken in turn, drawn uniformly); a probe joins the
+sample only if it is better than that minimum, so ``r_k`` and the reduced sample
+count the uniform points and the improving probes. Why: uniform points land in the
+global basin of 5-d Rastrigin with probability about 1e-5, and the global basin next
+to a found minimum lies within ``r_k`` of it (``r_k`` is 2 to 4.6 Rastrigin units, the
+minima 1 apart). A probe changes one coordinate, and lands below the minimum with
+probability about 1% per line; the value-aware basin test above then lets it start
+a search. Measured on the 34-problem shifted suite at DE's default budget, 20
+repeats: problems solved 23 -> 28, mean success rate 0.756 -> 0.857, 5-d Rastrigin
+1 -> 19 of 20 repeats (29 of 30; centred, 30 of 30), 3-d Ackley 0 -> 0.95, 10-d
+Styblinski-Tang 0.65 -> 0.90; fewer median evaluations to success on 9 problems,
+more on 7. The value-aware basin test alone solved 24; probes with the paper's
+basin test left Rastrigin at 1 of 20. Shares 0.25 and 0.75 solved 24 and 27.
+
 References
 ----------
 .. [1] A. H. G. Rinnooy Kan and G. T. Timmer, "Stochastic global optimization
@@ -50,7 +69,7 @@ from .._validation import check_int, check_real
 from ._base import Strategy, StrategyContext, Task
 from .tiktak import evaluate, finished, objective_of, remaining
 
-__all__ = ["MLSL", "critical_distance"]
+__all__ = ["MLSL", "critical_distance", "in_known_basin"]
 
 
 def critical_distance(n_points: int, dim: int, sigma: float = 4.0, volume: float = 1.0) -> float:
@@ -67,6 +86,30 @@ def critical_distance(n_points: int, dim: int, sigma: float = 4.0, volume: float
     n = max(int(n_points), 2)
     log_inner = gammaln(1 + dim / 2) + math.log(volume * sigma * math.log(n) / n)
     return math.exp(log_inner / dim) / math.sqrt(math.pi)
+
+
+def in_known_basin(x: np.ndarray, fx: float, minima: np.ndarray, minima_f: np.ndarray,
+                   r_k: float) -> bool:
+    """Whether ``x`` (value ``fx``) lies in the basin of a local minimum found so far.
+
+    True when a minimum no higher than ``fx`` lies within ``r_k`` of ``x``. A point
+    *below* a minimum cannot lie in that minimum's basin (descent from it could never
+    climb to the minimum), so such minima do not count, however near.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from restarts.strategies.mlsl import in_known_basin
+    >>> minima, values = np.array([[0.5, 0.5]]), np.array([1.0])
+    >>> in_known_basin(np.array([0.52, 0.5]), 2.0, minima, values, r_k=0.1)
+    True
+    >>> in_known_basin(np.array([0.52, 0.5]), 0.5, minima, values, r_k=0.1)  # lower
+    False
+    """
+    if not len(minima):
+        return False
+    near = ((minima - x) ** 2).sum(-1) <= r_k**2
+    return bool(np.any(near & (minima_f <= fx)))
 
 
 class MLSL(Strategy):
@@ -91,6 +134,11 @@ class MLSL(Strategy):
         Sampling rounds when there is no evaluation budget.
     first_round : int, optional
         Points in the first round; default ``N``.
+    coordinate_share : float in [0, 1], default=0.0
+        Share of each round (after the first minimum is found) spent on probes along
+        coordinate lines through the best minimum found; a probe joins the sample only
+        if it is better than that minimum. 0 is the paper's uniform sampling;
+        :func:`restarts.compare` uses 0.5 (module docstring).
 
     Examples
     --------
@@ -106,13 +154,16 @@ class MLSL(Strategy):
     name = "mlsl"
 
     def __init__(self, n_sample: int | None = None, gamma: float = 0.1, sigma: float = 4.0,
-                 max_rounds: int = 50, first_round: int | None = None) -> None:
+                 max_rounds: int = 50, first_round: int | None = None,
+                 coordinate_share: float = 0.0) -> None:
         self.n_sample = check_int(n_sample, "n_sample", "MLSL()", low=1, allow_none=True)
         self.gamma = check_real(gamma, "gamma", "MLSL()", low=0, high=1, strict_low=True)
         self.sigma = check_real(sigma, "sigma", "MLSL()", low=0, strict_low=True)
         self.max_rounds = check_int(max_rounds, "max_rounds", "MLSL()", low=1)
         self.first_round = check_int(first_round, "first_round", "MLSL()", low=1,
                                      allow_none=True)
+        self.coordinate_share = check_real(coordinate_share, "coordinate_share", "MLSL()",
+                                           low=0, high=1)
 
     def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
         fun, bounds = objective_of(ctx, self.name)
@@ -123,7 +174,8 @@ class MLSL(Strategy):
         values = np.empty(0)
         started = np.zeros(0, dtype=bool)
         minima = np.empty((0, d))         # local minima found, unit-cube coordinates
-        index, rounds = 0, 0
+        minima_f = np.empty(0)            # ... and their values
+        index, rounds, probed = 0, 0, 0
         while index < ctx.n_starts:
             left = remaining(ctx)
             if left is None and rounds >= self.max_rounds:
@@ -134,8 +186,25 @@ class MLSL(Strategy):
                 return
             rounds += 1
             new = ctx.rng.random((size, d))
+            n_probe = int(self.coordinate_share * size) if len(minima) else 0
+            if n_probe:
+                # Probes: the best minimum with one coordinate (cycling) taken from a fresh
+                # uniform point; only those below that minimum join the sample.
+                b = int(np.argmin(minima_f))
+                coords = (probed + np.arange(n_probe)) % d
+                probed += n_probe
+                probes = np.tile(minima[b], (n_probe, 1))
+                probes[np.arange(n_probe), coords] = new[np.arange(n_probe), coords]
+                probe_values = evaluate(ctx, fun, lo + probes * width)
+                better = probe_values < minima_f[b]
+                new, new_values = new[n_probe:], evaluate(ctx, fun, lo + new[n_probe:] * width)
+                new = np.vstack([probes[better], new])
+                new_values = np.concatenate([probe_values[better], new_values])
+            else:
+                new_values = evaluate(ctx, fun, lo + new * width)
             units = np.vstack([units, new])
-            values = np.concatenate([values, evaluate(ctx, fun, lo + new * width)])
+            values = np.concatenate([values, new_values])
+            size = len(new)
             started = np.concatenate([started, np.zeros(size, dtype=bool)])
             total = len(values)
             r_k = critical_distance(total, d, self.sigma)
@@ -155,7 +224,7 @@ class MLSL(Strategy):
                 i = reduced[j]
                 if started[i]:
                     continue
-                if len(minima) and np.min(((minima - units[i]) ** 2).sum(-1)) <= r_k**2:
+                if in_known_basin(units[i], values[i], minima, minima_f, r_k):
                     continue
                 left = remaining(ctx)
                 if left is not None and left < 1:
@@ -165,6 +234,7 @@ class MLSL(Strategy):
                 started[i] = True
                 records = yield [(index, lo + units[i] * width, left)]
                 index += 1
-                for x, _f, _nfev in finished(records):
+                for x, f_x, _nfev in finished(records):
                     if x is not None:
                         minima = np.vstack([minima, (x - lo) / width])
+                        minima_f = np.append(minima_f, f_x)

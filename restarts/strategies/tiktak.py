@@ -57,6 +57,22 @@ or a first cycle of ``10 d`` points did not do better (fewer evaluations than du
 annealing on 8 and 12 of 23 problems against 12 for one point). ``warm_start=0`` restores
 the cycles alone. The first cycle continues the same Sobol' sequence.
 
+Coordinate moves (``coordinate_share``, off by default, 0.5 in
+:func:`restarts.compare`): that share of the cycles' local searches starts from the
+incumbent with one coordinate replaced by the kept Sobol' point's (coordinates taken
+in turn), instead of the convex combination. Why: a convex combination moves every
+coordinate at once, and late in a cycle only slightly; but a good local minimum
+often differs from the global one in one or two coordinates (5-d Rastrigin runs
+ended one or two lattice steps off in one or two coordinates), which such moves
+reach with probability about ``1/d`` per search. Dual annealing's visits also change
+one coordinate at a time. Measured on the 34-problem shifted suite at DE's default
+budget, 20 repeats, share 0.5 against 0: problems solved 28 -> 29, mean success
+rate 0.865 -> 0.878, 5-d Rastrigin 11 -> 19 of 20 repeats (28 of 30; centred, 22
+of 30), Michalewicz 0.10 -> 0.40, 3-d Schwefel 0.95 -> 1.00; fewer median
+evaluations to success on 8 problems, more on 4 (10-d Styblinski-Tang 1159 -> 1434);
+lower rates on problems neither setting solves (Easom 0.75 -> 0.55, Eggholder 0.25 ->
+0.10). Shares 0.25 and 0.75 solved 28 and 29.
+
 References
 ----------
 .. [1] A. Arnoud, F. Guvenen and T. Kleineberg, "Benchmarking Global Optimizers",
@@ -166,6 +182,11 @@ class TikTak(Strategy):
     warm_start : int >= 0, default=1
         Under a budget, Sobol' points drawn before a first local search from the best
         of them, ahead of the first cycle; 0 for none.
+    coordinate_share : float in [0, 1], default=0.0
+        Share of the cycles' local searches that start from the incumbent with one
+        coordinate replaced by the kept Sobol' point's (coordinate moves, cycling
+        through the coordinates); 0 is the paper's rule. :func:`restarts.compare`
+        uses 0.5 (module docstring).
 
     Examples
     --------
@@ -181,7 +202,8 @@ class TikTak(Strategy):
 
     def __init__(self, n_sample: int | None = None, keep: float = 0.1,
                  sample_share: float = 0.1, first_sample: int | None = None,
-                 growth: float = 4.0, warm_start: int = 1) -> None:
+                 growth: float = 4.0, warm_start: int = 1,
+                 coordinate_share: float = 0.0) -> None:
         self.n_sample = check_int(n_sample, "n_sample", "TikTak()", low=1, allow_none=True)
         self.keep = check_real(keep, "keep", "TikTak()", low=0, high=1, strict_low=True)
         self.sample_share = check_real(sample_share, "sample_share", "TikTak()", low=0,
@@ -190,6 +212,8 @@ class TikTak(Strategy):
                                       allow_none=True)
         self.growth = check_real(growth, "growth", "TikTak()", low=1)
         self.warm_start = check_int(warm_start, "warm_start", "TikTak()", low=0)
+        self.coordinate_share = check_real(coordinate_share, "coordinate_share", "TikTak()",
+                                           low=0, high=1)
 
     def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
         fun, bounds = objective_of(ctx, self.name)
@@ -200,6 +224,7 @@ class TikTak(Strategy):
         best_f = math.inf
         first = self.first_sample or 20 * bounds.shape[0]
         index, spent, searches, cycle = 0, 0, 0, 0
+        credit, moves = 0.0, 0  # coordinate moves: share accrued, moves made
 
         def draw(size: int) -> np.ndarray:
             with warnings.catch_warnings():  # non-power-of-2 sizes are fine here
@@ -264,8 +289,16 @@ class TikTak(Strategy):
                         mean_cost = max(1.0, spent / searches)
                         n_plan = min(len(kept), k + max(1, int(left // mean_cost)))
                 k += 1
-                theta = tiktak_theta(k, n_plan)
-                x0 = (1.0 - theta) * kept[k - 1] + theta * best_x
+                credit += self.coordinate_share
+                if credit >= 1.0:  # a coordinate move: one coordinate of the kept point
+                    credit -= 1.0
+                    j = moves % len(best_x)
+                    moves += 1
+                    x0 = best_x.copy()
+                    x0[j] = kept[k - 1][j]
+                else:
+                    theta = tiktak_theta(k, n_plan)
+                    x0 = (1.0 - theta) * kept[k - 1] + theta * best_x
                 absorb((yield [(index, x0, left)]))
                 index += 1
             if ctx.max_nfev is None:
