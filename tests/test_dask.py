@@ -35,7 +35,7 @@ def noisy(start, rng):
 @pytest.fixture(scope="module")
 def cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cl:
+                                  host="127.0.0.1", dashboard_address=":0") as cl:
         yield cl
 
 
@@ -142,7 +142,7 @@ def test_dask_dead_worker_marks_its_chunk_and_the_run_goes_on():
     # restarts once alone, so only the restart that kills workers is a failed row.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      host="127.0.0.1", dashboard_address=None) as cl, \
+                                      host="127.0.0.1", dashboard_address=":0") as cl, \
                 distributed.Client(cl):
             res = rs.multistart(dies_on_two, 6, starts=np.arange(6.0).reshape(-1, 1), rng=0,
                                 backend="dask", n_jobs=2, batch_size=1)
