@@ -46,7 +46,7 @@ _BUDGET_KEY = 2**31 - 1  # spawn key of the seed the default-budget DE run uses
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "multistart": {"local_method": _LOCAL_METHOD},
     "tiktak": {"local_method": _LOCAL_METHOD, "keep": 0.1, "sample_share": 0.1,
-               "warm_start": 1, "coordinate_share": 0.5},
+               "warm_start": "auto", "coordinate_share": 0.5},
     # Under a budget, a smaller sigma and a larger reduced sample start more searches
     # (sigma > 4 only matters for the asymptotic guarantee of sampling forever); a
     # first round of one point starts the first search at once.
@@ -382,7 +382,8 @@ def compare(
     Notes
     -----
     Settings: restart strategies use L-BFGS-B with finite differences inside the box;
-    ``"tiktak"`` first runs one local search from the first Sobol' point (warm start),
+    ``"tiktak"`` first runs one local search from the best of the first ``d + 1``
+    Sobol' points (warm start),
     then keeps 10% of Sobol' samples drawn in cycles growing from ``20 d`` points
     (x4 each cycle, each at most 10% of what is left of the budget), and every
     second search is a coordinate move (``coordinate_share=0.5``);

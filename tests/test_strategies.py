@@ -109,10 +109,11 @@ def test_tiktak_first_cycle_sample_under_a_budget(first_sample, size):
         assert recorded == budget
 
 
-@pytest.mark.parametrize("warm", [1, 5])
+@pytest.mark.parametrize("warm", [1, 5, "auto"])
 def test_tiktak_warm_start_searches_before_the_first_cycle(warm):
     """Under a budget the first search starts at the best of the first ``warm_start``
-    Sobol' points; the first cycle then continues the same Sobol' sequence."""
+    Sobol' points ("auto": d + 1); the first cycle then continues the same Sobol'
+    sequence."""
     p = rs.problems.get("hartmann3")
     seed, budget = 11, 4000
     fun = Counted(p.fun)
@@ -120,6 +121,7 @@ def test_tiktak_warm_start_searches_before_the_first_cycle(warm):
                         strategy=TikTak(warm_start=warm), rng=seed,
                         stop=rs.stop.MaxEvaluations(budget))
     x0 = res.table.loc[0, ["x0_0", "x0_1", "x0_2"]].to_numpy(float)
+    warm = p.dim + 1 if warm == "auto" else warm
     np.testing.assert_allclose(x0, _first_sobol_best(p, seed, warm))
     assert res.table.loc[0, "nfev"] < 200  # a local search, not a sample of 20 d points
     # second search: best of the next 60 points (first cycle, 20 d) or the incumbent
@@ -268,6 +270,8 @@ def test_bad_parameters():
         TikTak(first_sample=0)
     with pytest.raises(ValueError, match="'warm_start' parameter of TikTak"):
         TikTak(warm_start=-1)
+    with pytest.raises(ValueError, match="'warm_start' parameter of TikTak.*\"auto\""):
+        TikTak(warm_start="first")
     with pytest.raises(ValueError, match="'first_round' parameter of MLSL"):
         MLSL(first_round=0)
     with pytest.raises(ValueError, match="'sigma' parameter of MLSL"):

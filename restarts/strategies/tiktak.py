@@ -56,6 +56,13 @@ best of ``2 d + 1`` points (what dual annealing evaluates before its first searc
 or a first cycle of ``10 d`` points did not do better (fewer evaluations than dual
 annealing on 8 and 12 of 23 problems against 12 for one point). ``warm_start=0`` restores
 the cycles alone. The first cycle continues the same Sobol' sequence.
+With coordinate moves (below), the best of ``d + 1`` points (``warm_start="auto"``,
+what :func:`restarts.compare` uses) did better than one point over three seeds of
+the suite (20 repeats each): problems solved 29, 28, 28 against 29, 27, 26 (dual
+annealing 26, 25, 26), and of the problems both TikTak and dual annealing solve,
+TikTak needed fewer median evaluations on 14 of 25, 14 of 24 and 13 of 25 against
+12 of 25, 12 of 23 and 11 of 23 (hartmann6 96 -> 77, mccormick 56 -> 21; sphere
+10 -> 16).
 
 Coordinate moves (``coordinate_share``, off by default, 0.5 in
 :func:`restarts.compare`): that share of the cycles' local searches starts from the
@@ -179,9 +186,9 @@ class TikTak(Strategy):
         ``20 d``. Cycle ``c`` draws at most ``first_sample * growth ** c``.
     growth : float >= 1, default=4.0
         Growth of the per-cycle sample cap under a budget.
-    warm_start : int >= 0, default=1
+    warm_start : int >= 0 or "auto", default=1
         Under a budget, Sobol' points drawn before a first local search from the best
-        of them, ahead of the first cycle; 0 for none.
+        of them, ahead of the first cycle; 0 for none, ``"auto"`` for ``d + 1``.
     coordinate_share : float in [0, 1], default=0.0
         Share of the cycles' local searches that start from the incumbent with one
         coordinate replaced by the kept Sobol' point's (coordinate moves, cycling
@@ -202,7 +209,7 @@ class TikTak(Strategy):
 
     def __init__(self, n_sample: int | None = None, keep: float = 0.1,
                  sample_share: float = 0.1, first_sample: int | None = None,
-                 growth: float = 4.0, warm_start: int = 1,
+                 growth: float = 4.0, warm_start: int | str = 1,
                  coordinate_share: float = 0.0) -> None:
         self.n_sample = check_int(n_sample, "n_sample", "TikTak()", low=1, allow_none=True)
         self.keep = check_real(keep, "keep", "TikTak()", low=0, high=1, strict_low=True)
@@ -211,7 +218,10 @@ class TikTak(Strategy):
         self.first_sample = check_int(first_sample, "first_sample", "TikTak()", low=1,
                                       allow_none=True)
         self.growth = check_real(growth, "growth", "TikTak()", low=1)
-        self.warm_start = check_int(warm_start, "warm_start", "TikTak()", low=0)
+        if isinstance(warm_start, str) and warm_start != "auto":
+            raise fail("warm_start", "TikTak()", 'an int >= 0 or "auto"', warm_start)
+        self.warm_start = (warm_start if isinstance(warm_start, str)
+                           else check_int(warm_start, "warm_start", "TikTak()", low=0))
         self.coordinate_share = check_real(coordinate_share, "coordinate_share", "TikTak()",
                                            low=0, high=1)
 
@@ -244,7 +254,8 @@ class TikTak(Strategy):
         if left is not None and self.warm_start and ctx.n_starts > 0:
             # Warm start under a budget: one local search right away, from the best of
             # the first warm_start Sobol' points, before the first cycle (module docstring).
-            size = max(1, min(self.warm_start, int(self.sample_share * left)))
+            n_warm = bounds.shape[0] + 1 if self.warm_start == "auto" else self.warm_start
+            size = max(1, min(n_warm, int(self.sample_share * left)))
             points = draw(size)
             values = evaluate(ctx, fun, points)
             j = int(np.argmin(values))
