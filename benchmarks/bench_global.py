@@ -186,17 +186,17 @@ def report(shifted: pd.DataFrame, plain: pd.DataFrame | None, args, elapsed: flo
         "`multistart` is naive independent restarts from uniform points.",
         "- Not in the suite: `powell` (DE's default budget, ~60,000 evaluations at d=4, "
         "would double the run time on its own).",
-        "- Reading the data profile: under a budget TikTak runs one local search at once "
-        "from the first Sobol' point (its warm start), then draws its sample in growing "
-        "cycles (20 d points first, 4 times more each cycle, each at most 10% of the "
-        "budget left) and runs a full TikTak pass on each; MLSL's first round is one "
-        "point. Both therefore start searching after one evaluation rather than after "
-        "10% of the budget (one up-front sample, the paper's plan, took up to 10 times "
-        "more evaluations to succeed on easy problems). Every second TikTak search is a "
-        "coordinate move (the incumbent with one coordinate from a kept Sobol' point), "
-        "and half of each MLSL round probes coordinate lines through its best minimum; "
-        "both are what make 5-d Rastrigin, 3-d Ackley and 10-d Styblinski-Tang solvable "
-        "for them (the strategies' module docstrings give the measurements).",
+        "- Reading the data profile: under a budget TikTak runs one local search at once from "
+        "the best of the first d + 1 Sobol' points (its warm start), then draws its sample in "
+        "growing cycles (20 d points first, 4 times more each cycle, each at most 10% of the "
+        "budget left) and runs a full TikTak pass on each; MLSL's first round is one point. So "
+        "TikTak starts searching after d + 1 evaluations and MLSL after one, rather than after "
+        "10% of the budget (one up-front sample, the paper's plan, took up to 10 times more "
+        "evaluations to succeed on easy problems). Every second TikTak search is a coordinate "
+        "move (the incumbent with one coordinate from a kept Sobol' point), and half of each "
+        "MLSL round probes coordinate lines through its best minimum; both are what make 5-d "
+        "Rastrigin, 3-d Ackley and 10-d Styblinski-Tang solvable for them (the strategies' "
+        "module docstrings give the measurements).",
         "",
         "## Solved problems (shifted)",
         "",
