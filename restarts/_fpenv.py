@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import functools
 import platform
 import struct
 from collections.abc import Iterator
@@ -35,14 +35,13 @@ _MASKS = 0x1F80  # the six exception mask bits: all set in a sane default enviro
 _ENV_BYTES = 64  # larger than sizeof(fenv_t) == 32
 
 
-def _load_libm():
+@functools.cache
+def _libm():
+    """glibc's libm with ``fegetenv``/``fesetenv`` typed, or None (loaded on first use)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return None
-    name = ctypes.util.find_library("m")
-    if name is None:
-        return None
     try:
-        libm = ctypes.CDLL(name)
+        libm = ctypes.CDLL("libm.so.6")  # glibc's soname; musl and others: no flushing
         libm.fegetenv.argtypes = libm.fesetenv.argtypes = [ctypes.c_char_p]
         libm.fegetenv.restype = libm.fesetenv.restype = ctypes.c_int
     except (OSError, AttributeError):
@@ -55,12 +54,9 @@ def _load_libm():
     return libm
 
 
-_LIBM = _load_libm()
-
-
 def flushing_supported() -> bool:
     """Whether :func:`flush_denormals` changes anything on this platform."""
-    return _LIBM is not None
+    return _libm() is not None
 
 
 @contextlib.contextmanager
@@ -81,18 +77,19 @@ def flush_denormals() -> Iterator[None]:
     >>> outside > 0.0, inside == 0.0 or not flushing_supported()
     (True, True)
     """
-    if _LIBM is None:
+    libm = _libm()
+    if libm is None:
         yield
         return
     saved = ctypes.create_string_buffer(_ENV_BYTES)
-    if _LIBM.fegetenv(saved) != 0:
+    if libm.fegetenv(saved) != 0:
         yield
         return
     env = ctypes.create_string_buffer(saved.raw, _ENV_BYTES)
     mxcsr = struct.unpack_from("<I", env.raw, _MXCSR_OFFSET)[0]
     struct.pack_into("<I", env, _MXCSR_OFFSET, mxcsr | _FTZ_DAZ)
-    _LIBM.fesetenv(env)
+    libm.fesetenv(env)
     try:
         yield
     finally:
-        _LIBM.fesetenv(saved)
+        libm.fesetenv(saved)
