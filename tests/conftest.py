@@ -39,13 +39,17 @@ class BatchNoisySolver(NoisySolver):
 
 
 class Counted:
-    """An independent evaluation counter around a function (picklable)."""
+    """An independent evaluation counter around a function (picklable); with
+    ``record=True`` it also keeps a copy of every point, in call order."""
 
-    def __init__(self, fun):
+    def __init__(self, fun, record=False):
         self.fun, self.n = fun, 0
+        self.points = [] if record else None
 
     def __call__(self, x):
         self.n += 1
+        if self.points is not None:
+            self.points.append(np.array(x, dtype=float))
         return self.fun(x)
 
 

@@ -146,12 +146,8 @@ def test_mlsl_first_round_size(first_round):
     """The first local search starts after ``first_round`` sample points (default: a full
     round of 20 d), from the best of them."""
     p = rs.problems.get("hartmann3")
-    calls = []
-
-    def fun(x):
-        calls.append(np.array(x, dtype=float))
-        return p.fun(x)
-
+    fun = Counted(p.fun, record=True)
+    calls = fun.points
     res = rs.multistart(rs.solvers.Minimize(fun, bounds=p.bounds), 100,
                         strategy=MLSL(first_round=first_round), rng=2,
                         stop=rs.stop.MaxEvaluations(2000))
@@ -228,12 +224,8 @@ def test_mlsl_probes_coordinate_lines_through_the_best_minimum():
     """After the first minimum, the first ``coordinate_share`` of each round are probes:
     the best minimum with one coordinate (cycling) redrawn uniformly."""
     p = rs.problems.get("hartmann3")
-    calls = []
-
-    def fun(x):
-        calls.append(np.array(x, dtype=float))
-        return p.fun(x)
-
+    fun = Counted(p.fun, record=True)
+    calls = fun.points
     res = rs.multistart(rs.solvers.Minimize(fun, bounds=p.bounds), 5,
                         strategy=MLSL(first_round=1, n_sample=20, coordinate_share=0.5),
                         rng=4, stop=rs.stop.MaxEvaluations(2000))
