@@ -253,27 +253,23 @@ def test_solver_without_box_is_a_clear_error(strategy):
         rs.multistart(lambda s, r: (s, 0.0), 3, starts=[[0.0]] * 3, strategy=strategy, rng=0)
 
 
-def test_bad_parameters():
-    with pytest.raises(ValueError, match="'keep' parameter of TikTak"):
-        TikTak(keep=0)
-    with pytest.raises(ValueError, match="'growth' parameter of TikTak"):
-        TikTak(growth=0.5)
-    with pytest.raises(ValueError, match="'first_sample' parameter of TikTak"):
-        TikTak(first_sample=0)
-    with pytest.raises(ValueError, match="'warm_start' parameter of TikTak"):
-        TikTak(warm_start=-1)
-    with pytest.raises(ValueError, match="'warm_start' parameter of TikTak.*\"auto\""):
-        TikTak(warm_start="first")
-    with pytest.raises(ValueError, match="'first_round' parameter of MLSL"):
-        MLSL(first_round=0)
-    with pytest.raises(ValueError, match="'sigma' parameter of MLSL"):
-        MLSL(sigma=-1.0)
-    with pytest.raises(TypeError, match="'n_sample' parameter of MLSL"):
-        MLSL(n_sample=2.5)
-    with pytest.raises(ValueError, match="'coordinate_share' parameter of MLSL"):
-        MLSL(coordinate_share=1.5)
-    with pytest.raises(ValueError, match="'coordinate_share' parameter of TikTak"):
-        TikTak(coordinate_share=-0.1)
+@pytest.mark.parametrize("make,exc,match", [
+    (lambda: TikTak(keep=0), ValueError, "'keep' parameter of TikTak"),
+    (lambda: TikTak(growth=0.5), ValueError, "'growth' parameter of TikTak"),
+    (lambda: TikTak(first_sample=0), ValueError, "'first_sample' parameter of TikTak"),
+    (lambda: TikTak(warm_start=-1), ValueError, "'warm_start' parameter of TikTak"),
+    (lambda: TikTak(warm_start="first"), ValueError,
+     "'warm_start' parameter of TikTak.*\"auto\""),
+    (lambda: TikTak(coordinate_share=-0.1), ValueError,
+     "'coordinate_share' parameter of TikTak"),
+    (lambda: MLSL(first_round=0), ValueError, "'first_round' parameter of MLSL"),
+    (lambda: MLSL(sigma=-1.0), ValueError, "'sigma' parameter of MLSL"),
+    (lambda: MLSL(n_sample=2.5), TypeError, "'n_sample' parameter of MLSL"),
+    (lambda: MLSL(coordinate_share=1.5), ValueError, "'coordinate_share' parameter of MLSL"),
+])
+def test_bad_parameters(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)

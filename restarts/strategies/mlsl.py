@@ -187,6 +187,7 @@ class MLSL(Strategy):
             rounds += 1
             new = ctx.rng.random((size, d))
             n_probe = int(self.coordinate_share * size) if len(minima) else 0
+            joined, joined_values = np.empty((0, d)), np.empty(0)
             if n_probe:
                 # Probes: the best minimum with one coordinate (cycling) taken from a fresh
                 # uniform point; only those below that minimum join the sample.
@@ -197,15 +198,13 @@ class MLSL(Strategy):
                 probes[np.arange(n_probe), coords] = new[np.arange(n_probe), coords]
                 probe_values = evaluate(ctx, fun, lo + probes * width)
                 better = probe_values < minima_f[b]
-                new, new_values = new[n_probe:], evaluate(ctx, fun, lo + new[n_probe:] * width)
-                new = np.vstack([probes[better], new])
-                new_values = np.concatenate([probe_values[better], new_values])
-            else:
-                new_values = evaluate(ctx, fun, lo + new * width)
+                joined, joined_values = probes[better], probe_values[better]
+            uniform = new[n_probe:]
+            new = np.vstack([joined, uniform])
             units = np.vstack([units, new])
-            values = np.concatenate([values, new_values])
-            size = len(new)
-            started = np.concatenate([started, np.zeros(size, dtype=bool)])
+            values = np.concatenate([values, joined_values,
+                                     evaluate(ctx, fun, lo + uniform * width)])
+            started = np.concatenate([started, np.zeros(len(new), dtype=bool)])
             total = len(values)
             r_k = critical_distance(total, d, self.sigma)
             n_reduced = max(1, math.ceil(self.gamma * total))
