@@ -16,7 +16,9 @@ thread (``threadpoolctl.threadpool_limits(1)``):
 (b) ``MLP(...).solve_batch(None, rngs)``: all restarts on stacked arrays;
 (c) ``sklearn.neural_network.MLPClassifier(...).fit`` for each restart.
 
-Printed: seconds, the batch speedup (a / b), the ratio against scikit-learn
+(a) and (b) alternate ``--repeats`` times; printed: the fastest seconds of each, the
+batch speedup (a / b: the median of the repeats' ratios, with their range), the
+ratio against scikit-learn
 (b / c and a / c), the best final training log-loss of each method (on the whole
 training set at the final weights), the largest relative difference between (a) and
 (b), and the process's peak memory (``ru_maxrss``). Timings are noisy on a shared
@@ -37,7 +39,7 @@ from threadpoolctl import threadpool_limits
 from restarts.solvers import MLP
 
 
-def run(X, y, batch_size, restarts, epochs, hidden, dtype="float64"):
+def run(X, y, batch_size, restarts, epochs, hidden, dtype="float64", repeats=3):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import log_loss
     from sklearn.neural_network import MLPClassifier
@@ -47,15 +49,23 @@ def run(X, y, batch_size, restarts, epochs, hidden, dtype="float64"):
     seeds = np.random.SeedSequence(2024).spawn(restarts)
     row = {"batch": "full" if batch_size is None else str(batch_size), "dtype": dtype}
 
-    t0 = time.perf_counter()
-    singles = [mlp(None, np.random.default_rng(s)) for s in seeds]
-    row["single_s"] = time.perf_counter() - t0
-    row["single_mem"] = peak_mib()
-
-    t0 = time.perf_counter()
-    batch = mlp.solve_batch(None, [np.random.default_rng(s) for s in seeds])
-    row["batch_s"] = time.perf_counter() - t0
-    row["batch_mem"] = peak_mib()
+    # Singles and batch alternate (the order flips every repeat), and each repeat's
+    # ratio compares two adjacent measurements: a shared machine's speed drifts by
+    # 10-30% over minutes, which one sequential pair would read as a speed-up.
+    single_t, batch_t = [], []
+    for rep in range(repeats):
+        for what in ("single", "batch") if rep % 2 == 0 else ("batch", "single"):
+            t0 = time.perf_counter()
+            if what == "single":
+                singles = [mlp(None, np.random.default_rng(s)) for s in seeds]
+                single_t.append(time.perf_counter() - t0)
+            else:
+                batch = mlp.solve_batch(None, [np.random.default_rng(s) for s in seeds])
+                batch_t.append(time.perf_counter() - t0)
+    row["single_s"], row["batch_s"] = min(single_t), min(batch_t)
+    ratios = sorted(a / b for a, b in zip(single_t, batch_t, strict=True))
+    row["speedup"] = float(np.median(ratios))
+    row["speedup_range"] = (ratios[0], ratios[-1])
 
     sk_losses = []
     t0 = time.perf_counter()
@@ -120,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--restarts", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="alternating single/batch measurements per row (default 3)")
     parser.add_argument("--batch-size", default=None,
                         help="one mini-batch size ('full' = whole training set); "
                              "default: 32, 200 and full")
@@ -136,21 +148,25 @@ def main(argv: list[str] | None = None) -> None:
     else:
         sizes = [None if args.batch_size == "full" else int(args.batch_size)]
     hidden = (32,)
+    repeats = args.repeats or (1 if args.quick else 3)
 
     print(f"MLP 64-{hidden[0]}-10 on load_digits ({len(X)} samples), {restarts} restarts, "
-          f"{epochs} epochs, Adam lr=1e-3, ReLU, 1 BLAS thread")
+          f"{epochs} epochs, Adam lr=1e-3, ReLU, 1 BLAS thread; singles and batch "
+          f"alternate {repeats}x")
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     head = (f"{'batch':>6} {'dtype':>8} {'singles s':>10} {'batch s':>8} {'sklearn s':>10} "
-            f"{'speedup':>8} {'batch/sk':>9} {'single/sk':>10} {'best single':>12} "
+            f"{'speedup (range)':>18} {'batch/sk':>9} {'single/sk':>10} {'best single':>12} "
             f"{'best batch':>11} {'best sklearn':>13} {'max rel diff':>13}")
     print(head)
     print("-" * len(head), flush=True)
     with threadpool_limits(1):
         for bs, dtype in itertools.product(sizes, dtypes):
-            r = run(X, y, bs, restarts, epochs, hidden, dtype)
+            r = run(X, y, bs, restarts, epochs, hidden, dtype, repeats)
+            lo, hi = r["speedup_range"]
+            speedup = f"{r['speedup']:.1f}x ({lo:.1f}-{hi:.1f})"
             print(f"{r['batch']:>6} {r['dtype']:>8} {r['single_s']:>10.2f} "
                   f"{r['batch_s']:>8.2f} {r['sklearn_s']:>10.2f} "
-                  f"{r['single_s'] / r['batch_s']:>7.1f}x "
+                  f"{speedup:>18} "
                   f"{r['batch_s'] / r['sklearn_s']:>9.3f} "
                   f"{r['single_s'] / r['sklearn_s']:>10.3f} {r['best_single']:>12.5f} "
                   f"{r['best_batch']:>11.5f} {r['best_sklearn']:>13.5f} "
