@@ -80,6 +80,27 @@ def test_gradient_matches_central_differences(activation, loss, alpha):
     np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-7 * np.abs(fd).max())
 
 
+def test_both_ways_of_taking_class_maxima_match_the_reference():
+    """A single mini-batch takes the softmax's row maxima by one reduction, a stack of
+    restarts by elementwise maxima; both must shift by the true row maximum (logits of
+    several hundred overflow exp otherwise) and give the reference loss."""
+    X, y = blobs(n=50)
+    mlp = MLP(X, y, hidden=(6,), activation="relu", batch_size=16)
+    rng = np.random.default_rng(3)
+    thetas = rng.normal(scale=30.0, size=(8, mlp.n_params))  # logits in the hundreds
+    xb, yb = mlp._Xa[:16], mlp._y[:16]
+    expected = [reference_loss(t, X[:16], y[:16], mlp.sizes, "relu", "cross_entropy")
+                for t in thetas]
+    assert max(abs(e) for e in expected) > 100  # exp(z) alone would overflow
+    k = mlp.sizes[-1]
+    stacked = mlp._loss_grad(mlp._views(thetas), None, xb, yb)  # 8 x 16 rows: maxima
+    assert 8 * 16 * k >= 180 * (k - 2) > 16 * k  # the two branches of _loss_grad
+    for i, t in enumerate(thetas):
+        single = mlp._loss_grad(mlp._views(t[None, :]), None, xb, yb)  # one reduction
+        assert single[0] == pytest.approx(expected[i], rel=1e-10)
+        assert stacked[i] == pytest.approx(expected[i], rel=1e-10)
+
+
 def test_gradient_of_linear_model():
     X, y = small_problem("cross_entropy")
     mlp = MLP(X, y, hidden=())
