@@ -33,7 +33,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import peak_mib
+from _common import alternate, peak_mib
 from threadpoolctl import threadpool_limits
 
 from restarts.solvers import MLP
@@ -49,23 +49,12 @@ def run(X, y, batch_size, restarts, epochs, hidden, dtype="float64", repeats=3):
     seeds = np.random.SeedSequence(2024).spawn(restarts)
     row = {"batch": "full" if batch_size is None else str(batch_size), "dtype": dtype}
 
-    # Singles and batch alternate (the order flips every repeat), and each repeat's
-    # ratio compares two adjacent measurements: a shared machine's speed drifts by
-    # 10-30% over minutes, which one sequential pair would read as a speed-up.
-    single_t, batch_t = [], []
-    for rep in range(repeats):
-        for what in ("single", "batch") if rep % 2 == 0 else ("batch", "single"):
-            t0 = time.perf_counter()
-            if what == "single":
-                singles = [mlp(None, np.random.default_rng(s)) for s in seeds]
-                single_t.append(time.perf_counter() - t0)
-            else:
-                batch = mlp.solve_batch(None, [np.random.default_rng(s) for s in seeds])
-                batch_t.append(time.perf_counter() - t0)
-    row["single_s"], row["batch_s"] = min(single_t), min(batch_t)
-    ratios = sorted(a / b for a, b in zip(single_t, batch_t, strict=True))
-    row["speedup"] = float(np.median(ratios))
-    row["speedup_range"] = (ratios[0], ratios[-1])
+    timed = alternate(lambda: [mlp(None, np.random.default_rng(s)) for s in seeds],
+                      lambda: mlp.solve_batch(None, [np.random.default_rng(s) for s in seeds]),
+                      repeats)
+    singles, batch = timed["first"], timed["second"]
+    row["single_s"], row["batch_s"] = timed["first_s"], timed["second_s"]
+    row["speedup"], row["speedup_range"] = timed["ratio"], timed["ratio_range"]
 
     sk_losses = []
     t0 = time.perf_counter()
