@@ -81,7 +81,7 @@ def run(X, y, batch_size, restarts, epochs, hidden, dtype="float64", repeats=3):
     return row
 
 
-def run_xor(restarts: int, epochs: int) -> dict:
+def run_xor(restarts: int, epochs: int, repeats: int = 3) -> dict:
     """A tiny network (2-2-2 on XOR, full batch): where Python overhead dominates."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
@@ -91,12 +91,10 @@ def run_xor(restarts: int, epochs: int) -> dict:
     mlp = MLP(X, y, hidden=(2,), activation="tanh", init="xavier_normal",
               optimizer="adam", lr=0.05, epochs=epochs)
     seeds = np.random.SeedSequence(7).spawn(restarts)
-    t0 = time.perf_counter()
-    singles = [mlp(None, np.random.default_rng(s)) for s in seeds]
-    single_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    batch = mlp.solve_batch([None] * restarts, [np.random.default_rng(s) for s in seeds])
-    batch_s = time.perf_counter() - t0
+    timed = alternate(lambda: [mlp(None, np.random.default_rng(s)) for s in seeds],
+                      lambda: mlp.solve_batch(None, [np.random.default_rng(s) for s in seeds]),
+                      repeats)
+    singles, batch = timed["first"], timed["second"]
     t0 = time.perf_counter()
     for i in range(restarts):
         clf = MLPClassifier(hidden_layer_sizes=(2,), activation="tanh", solver="adam",
@@ -109,8 +107,14 @@ def run_xor(restarts: int, epochs: int) -> dict:
     solved = sum(r.fun < 0.01 for r in batch)
     same = all(np.array_equal(a.x, b.x) for a, b in zip(singles, batch, strict=True))
     diff = max(abs(a.fun - b.fun) / abs(a.fun) for a, b in zip(singles, batch, strict=True))
-    return {"single_s": single_s, "batch_s": batch_s, "sklearn_s": sklearn_s,
-            "solved": solved, "same": same, "diff": diff}
+    return {"single_s": timed["first_s"], "batch_s": timed["second_s"],
+            "speedup": timed["ratio"], "speedup_range": timed["ratio_range"],
+            "sklearn_s": sklearn_s, "solved": solved, "same": same, "diff": diff}
+
+
+def speedup_text(r: dict) -> str:
+    lo, hi = r["speedup_range"]
+    return f"{r['speedup']:.1f}x ({lo:.1f}-{hi:.1f})"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -151,8 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     with threadpool_limits(1):
         for bs, dtype in itertools.product(sizes, dtypes):
             r = run(X, y, bs, restarts, epochs, hidden, dtype, repeats)
-            lo, hi = r["speedup_range"]
-            speedup = f"{r['speedup']:.1f}x ({lo:.1f}-{hi:.1f})"
+            speedup = speedup_text(r)
             print(f"{r['batch']:>6} {r['dtype']:>8} {r['single_s']:>10.2f} "
                   f"{r['batch_s']:>8.2f} {r['sklearn_s']:>10.2f} "
                   f"{speedup:>18} "
@@ -162,12 +165,12 @@ def main(argv: list[str] | None = None) -> None:
                   f"{r['max_rel_diff']:>13.1e}", flush=True)
         xr = 20 if args.quick else 100
         xe = 100 if args.quick else 1000
-        r = run_xor(xr, xe)
+        r = run_xor(xr, xe, repeats)
     print(f"\nXOR, 2-2-2 tanh network, {xr} restarts x {xe} epochs, full batch, Adam lr=0.05")
-    print(f"{'singles s':>10} {'batch s':>8} {'sklearn s':>10} {'speedup':>8} {'batch/sk':>9} "
-          f"{'solved (loss<0.01)':>19} {'x == singles':>13} {'fun rel diff':>13}")
+    print(f"{'singles s':>10} {'batch s':>8} {'sklearn s':>10} {'speedup (range)':>18} "
+          f"{'batch/sk':>9} {'solved (loss<0.01)':>19} {'x == singles':>13} {'fun rel diff':>13}")
     print(f"{r['single_s']:>10.2f} {r['batch_s']:>8.3f} {r['sklearn_s']:>10.2f} "
-          f"{r['single_s'] / r['batch_s']:>7.1f}x {r['batch_s'] / r['sklearn_s']:>9.3f} "
+          f"{speedup_text(r):>18} {r['batch_s'] / r['sklearn_s']:>9.3f} "
           f"{r['solved']:>15}/{xr} {str(r['same']):>13} {r['diff']:>13.1e}")
     print(f"peak memory (ru_maxrss): {peak_mib():.0f} MiB")
     print("speedup = singles / solve_batch (throughput ratio); batch/sk, single/sk = time "
