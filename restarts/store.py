@@ -491,11 +491,17 @@ def open_run(
             row = con.execute(
                 "SELECT seed_entropy, seed_spawn_key, config FROM runs WHERE name=?", (name,)
             ).fetchone()
+            stored = None
+            if row is not None:
+                try:  # a damaged configuration is a damaged store, not a traceback
+                    stored = _identity(row[2])
+                except (ValueError, TypeError) as exc:
+                    raise _corrupt(path, exc) from None
+            now = _identity(config_json)
             same = row is not None and (row[0], row[1]) == (entropy_json, key_json) and \
-                not _differences(_identity(row[2]), _identity(config_json))
+                not _differences(stored, now)
             if row is not None and not same and not overwrite:
-                raise ValueError(_mismatch(path, name, row, entropy_json, key_json,
-                                           config_json))
+                raise ValueError(_mismatch(path, name, row, entropy_json, key_json, stored, now))
             # Read everything before the first write: a damaged row must leave the file
             # as it was.
             done: dict[int, Restart] = {}
@@ -568,13 +574,15 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, A
     return [] if same else [(prefix[:-1], old, new)]
 
 
-def _mismatch(path: str, name: str, row: tuple, entropy: str, key: str, config: str) -> str:
+def _mismatch(path: str, name: str, row: tuple, entropy: str, key: str, old: Any,
+              new: Any) -> str:
+    """Why a stored run differs from this call: seeds, or the configurations ``old``
+    (stored) and ``new`` as :func:`_identity` gives them."""
     if (row[0], row[1]) != (entropy, key):
         what = (f"seed (stored entropy={row[0]}, spawn_key={row[1]}; this call: "
                 f"entropy={entropy}, spawn_key={key}; pass the stored seed as rng=... "
                 "to resume)")
     else:
-        old, new = _identity(row[2]), _identity(config)
         what = "configuration (" + "; ".join(
             f"{k}: stored {json.dumps(a)[:80]}, now {json.dumps(b)[:80]}"
             for k, a, b in _differences(old, new)) + ")"
