@@ -421,7 +421,7 @@ def valid_store(tmp_path_factory):
 
 
 def _fuzz(default: int) -> int:
-    """Examples per fuzz test; RS_FUZZ=400 for a longer hunt."""
+    """Examples per fuzz test; RS_FUZZ=400 HYPOTHESIS_PROFILE=hunt for a longer hunt."""
     return int(os.environ.get("RS_FUZZ", default))
 
 
