@@ -3,10 +3,11 @@
 Each solver module adds its public class here.
 """
 
+from .cma import CMA
 from .estimator import Estimator
 from .gmm import GaussianMixture
 from .kmeans import KMeans
 from .minimize import Minimize
 from .mlp import MLP
 
-__all__ = ["Minimize", "MLP", "KMeans", "GaussianMixture", "Estimator"]
+__all__ = ["Minimize", "CMA", "MLP", "KMeans", "GaussianMixture", "Estimator"]
