@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
+from ._counting import BudgetExhausted, CountedFunction, first_hit
 from ._seeding import root_seed
 from ._validation import check_bool, check_int, fail
 
@@ -71,46 +72,20 @@ def _min_budget(method: str, dim: int) -> int:
     return dim + 2  # one point and a finite-difference gradient
 
 
-class BudgetSpent(Exception):
-    """Raised by the counting wrapper when the evaluation budget is spent."""
-
-
-class _Counter:
-    """Count every call of ``fun``, keep the best point and a best-so-far trace.
-
-    Raises :class:`BudgetSpent` on the call after the ``budget``-th.
-    """
-
-    def __init__(self, fun: Any, budget: int) -> None:
-        self.fun, self.budget = fun, int(budget)
-        self.nfev = 0
-        self.best_f = math.inf
-        self.best_x: np.ndarray | None = None
-        self.best_at = 0
-        self.trace: list[tuple[int, float]] = []
-
-    def __call__(self, x: Any, *args: Any) -> float:
-        if self.nfev >= self.budget:
-            raise BudgetSpent
-        self.nfev += 1
-        f = float(self.fun(np.asarray(x, dtype=float)))
-        if f < self.best_f:  # NaN never compares lower
-            self.best_f, self.best_at = f, self.nfev
-            self.best_x = np.array(x, dtype=float, copy=True)
-            self.trace.append((self.nfev, f))
-        return f
+#: Raised by the counter when the budget is spent (the package's one budget exception).
+BudgetSpent = BudgetExhausted
 
 
 class _Budgeted:
     """Independent restarts share one budget: each search is capped at what is left."""
 
-    def __init__(self, solver: Any, counter: _Counter) -> None:
+    def __init__(self, solver: Any, counter: CountedFunction) -> None:
         self.solver, self.counter = solver, counter
 
     def __call__(self, start: Any, rng: np.random.Generator) -> Any:
-        left = self.counter.budget - self.counter.nfev
+        left = self.counter.remaining
         if left < 1:
-            raise BudgetSpent
+            raise BudgetExhausted
         return self.solver(start, rng, max_nfev=left)
 
 
@@ -119,7 +94,7 @@ class _Budgeted:
 # --------------------------------------------------------------------------------------
 
 
-def _run_restarts(method: str, counter: _Counter, bounds: np.ndarray, budget: int,
+def _run_restarts(method: str, counter: CountedFunction, bounds: np.ndarray, budget: int,
                   seed: np.random.SeedSequence, opts: dict) -> None:
     from . import stop as _stop
     from ._driver import multistart
@@ -144,7 +119,7 @@ def _uniform(bounds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return bounds[:, 0] + rng.random(bounds.shape[0]) * (bounds[:, 1] - bounds[:, 0])
 
 
-def _run_scipy(method: str, counter: _Counter, bounds: np.ndarray, budget: int,
+def _run_scipy(method: str, counter: CountedFunction, bounds: np.ndarray, budget: int,
                seed: np.random.SeedSequence, opts: dict) -> None:
     rng = np.random.default_rng(seed)
     d = bounds.shape[0]
@@ -176,7 +151,7 @@ def _run_one(problem: Any, method: str, repeat: int, budget: int,
     """One (method, repeat): the row of the table, plus its trace."""
     import warnings
 
-    counter = _Counter(problem.fun, budget)
+    counter = CountedFunction(problem.fun, budget)
     bounds = np.asarray(problem.bounds, dtype=float)
     runner = _run_restarts if method in _STRATEGY_OF else _run_scipy
     t0 = time.perf_counter()
@@ -186,7 +161,7 @@ def _run_one(problem: Any, method: str, repeat: int, budget: int,
         warnings.simplefilter("ignore")  # SciPy warns when stopped early, by design here
         try:
             runner(method, counter, bounds, budget, seed, opts)
-        except BudgetSpent:
+        except BudgetExhausted:
             pass
     elapsed = time.perf_counter() - t0
     return {
@@ -292,7 +267,7 @@ def default_budget(problem: Any, rng: Any = 0) -> int:
     True
     """
     root = root_seed(rng, "default_budget()")
-    counter = _Counter(problem.fun, 2**62)
+    counter = CountedFunction(problem.fun)
     rgen = np.random.default_rng(_seed(root, _BUDGET_KEY))
     import warnings
 
@@ -477,7 +452,7 @@ def _table(problem: Any, name: str, runs: list[dict], source: str) -> pd.DataFra
     for col in ("nfev", "time_s", "budget", "best_so_far_at"):
         df[col] = [r[col] for r in runs]
     tol = 1e-4 * max(1.0, abs(f_ref)) if np.isfinite(f_ref) else math.nan
-    df["nfev_to_success"] = [_first_hit(r["trace"], f_ref + tol) for r in runs]
+    df["nfev_to_success"] = [first_hit(r["trace"], f_ref + tol) for r in runs]
     df["nfev"] = df["nfev"].astype(int)
     df["budget"] = df["budget"].astype(int)
     df["best_so_far_at"] = df["best_so_far_at"].astype(int)
@@ -487,12 +462,6 @@ def _table(problem: Any, name: str, runs: list[dict], source: str) -> pd.DataFra
     df.attrs["f_ref"] = f_ref
     df.attrs["budget_source"] = source
     return df
-
-
-def _first_hit(trace: np.ndarray, level: float) -> float:
-    """The evaluation at which the best-so-far first reached ``level`` (NaN: never)."""
-    hit = np.flatnonzero(trace[:, 1] <= level) if len(trace) else np.empty(0, dtype=int)
-    return float(trace[hit[0], 0]) if hit.size else math.nan
 
 
 def summarize(df: pd.DataFrame) -> pd.DataFrame:

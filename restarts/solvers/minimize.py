@@ -1,4 +1,9 @@
-"""Local search with :func:`scipy.optimize.minimize`, counting evaluations itself."""
+"""Local search with :func:`scipy.optimize.minimize`, counting evaluations itself.
+
+Evaluations are counted by the package's one counter,
+:class:`restarts._counting.CountedFunction` (re-exported here with
+:class:`BudgetExhausted`, where both were defined before).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
+from .._counting import BudgetExhausted, CountedFunction
 from .._digest import code_digest
 from .._result import LocalResult
 from .._validation import check_bounds, check_callable, check_choice, check_int, fail
@@ -21,50 +27,6 @@ _METHODS = [
 ]
 _BOUNDED = {"Nelder-Mead", "Powell", "L-BFGS-B", "TNC", "SLSQP", "trust-constr", "COBYLA", "COBYQA"}
 _NEEDS_JAC = {"Newton-CG", "dogleg", "trust-ncg", "trust-exact", "trust-krylov"}
-
-
-class BudgetExhausted(Exception):
-    """Raised inside a local search when its evaluation budget is spent."""
-
-
-class CountedFunction:
-    """Wrap ``fun`` to count calls, remember the best point, and enforce a budget.
-
-    Every call of the wrapped objective — including those SciPy makes for finite-
-    difference gradients — is counted, so ``nfev`` is the true number of ``fun``
-    calls whatever the method.
-
-    Parameters
-    ----------
-    fun : callable
-        ``fun(x) -> float``.
-    max_nfev : int or None
-        When the count reaches ``max_nfev``, the next call raises
-        :class:`BudgetExhausted` (the best point seen so far is kept).
-    """
-
-    def __init__(self, fun: Callable, max_nfev: int | None = None,
-                 with_grad: bool = False) -> None:
-        self.fun = fun
-        self.max_nfev = max_nfev
-        self.with_grad = with_grad
-        self.nfev = 0
-        self.best_x: np.ndarray | None = None
-        self.best_f = np.inf
-
-    def __call__(self, x: np.ndarray, *args: Any) -> Any:
-        if self.max_nfev is not None and self.nfev >= self.max_nfev:
-            raise BudgetExhausted
-        self.nfev += 1
-        value = self.fun(x, *args)
-        if self.with_grad:  # jac=True: fun returns (f, gradient)
-            f, grad = float(value[0]), value[1]
-        else:
-            f = float(value)
-        if f < self.best_f:  # NaN never compares lower: never "best"
-            self.best_f = f
-            self.best_x = np.array(x, dtype=float, copy=True)
-        return (f, grad) if self.with_grad else f
 
 
 class Minimize(Solver):
