@@ -44,20 +44,23 @@ from .store import Store
 # report (the HTML page) load on first use, so ``import restarts`` never imports
 # matplotlib.
 _LAZY = {"analysis", "plot", "report"}
+# Front doors whose module needs an optional extra (BestOf: scikit-learn), by module.
+_LAZY_NAMES = {"BestOf": "bestof"}
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
+    if name in _LAZY or name in _LAZY_NAMES:
         import importlib
 
-        module = importlib.import_module(f".{name}", __name__)
-        globals()[name] = module
-        return module
+        module = importlib.import_module(f".{_LAZY_NAMES.get(name, name)}", __name__)
+        value = getattr(module, name) if name in _LAZY_NAMES else module
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'restarts' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY)
+    return sorted(set(globals()) | _LAZY | set(_LAZY_NAMES))
 
 
 try:
@@ -85,6 +88,8 @@ __all__ = [
     "Problem",
     # the global comparison
     "compare",
+    # front doors
+    "BestOf",
     # reading runs (loaded lazily)
     "analysis",
     "plot",
