@@ -39,6 +39,7 @@ from .compare import compare
 
 # Keeping runs: a SQLite file of runs (resume, load, delete)
 from .store import Store
+from ._dispatch import shutdown_workers, workers  # the worker processes kept between runs
 
 # Reading runs: analysis (pandas only), plot (matplotlib, an optional extra) and
 # report (the HTML page) load on first use, so ``import restarts`` never imports
@@ -83,6 +84,8 @@ __all__ = [
     "symmetry",
     # keeping runs
     "Store",
+    "workers",
+    "shutdown_workers",
     # test problems
     "problems",
     "Problem",

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._digest import array_sha1, code_digest
-from ._dispatch import chunk_size, effective_workers, iter_chunks
+from ._dispatch import chunk_size, effective_workers, iter_chunks, report_interrupt
 from ._result import MultistartResult, Restart
 from ._seeding import root_seed, starts_rng
 from ._validation import check_bool, check_callable, check_int, check_real, fail
@@ -231,6 +231,9 @@ def multistart(
                 batch = None
         if sink is not None:
             sink.finish(state.n_done, stopped_by)  # load() returns exactly these restarts
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: finished restarts are saved; say so
+        report_interrupt(n_starts, sink, state.n_done)
+        raise
     finally:
         plan.close()
         if bar is not None:

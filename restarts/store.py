@@ -444,6 +444,11 @@ class RunSink:
             con.execute("ROLLBACK")
             raise
 
+    def n_saved(self) -> int:
+        """How many restarts of this run the store holds."""
+        return int(self._con.execute("SELECT COUNT(*) FROM restarts WHERE run=?",
+                                     (self.name,)).fetchone()[0])
+
     def finish(self, n_done: int, stopped_by: str | None) -> None:
         """Record that the run returned restarts ``0..n_done-1`` (and why it stopped)."""
         self._con.execute(
