@@ -1,4 +1,6 @@
-"""Shared helpers for built-in solvers."""
+"""What every built-in solver shares: the ``Solver`` base class (``describe`` for
+stores) and the incremental protocol (``is_resumable``, ``Resumable``) that lets a
+strategy advance a restart in steps (racing)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,35 @@ from typing import Any
 import numpy as np
 
 from .._digest import data_digest
+from .._validation import check_int
+
+__all__ = ["Solver", "Resumable", "is_resumable", "RESUMABLE_METHODS"]
+
+#: the methods a solver defines to be resumable (besides ``max_budget``, ``budget_unit``)
+RESUMABLE_METHODS = ("begin", "advance", "current", "finished")
+
+
+def is_resumable(solver: Any) -> bool:
+    """Whether ``solver`` offers the incremental protocol, so it can be advanced in steps.
+
+    A resumable solver has ``max_budget`` (an int >= 1: its full budget),
+    ``budget_unit`` (a string: what a budget counts, e.g. ``"epochs"``) and the
+    methods ``begin(start, rng) -> state``, ``advance(state, budget) -> state``,
+    ``current(state) -> LocalResult`` and ``finished(state) -> bool``.
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> from restarts.solvers._base import is_resumable
+    >>> is_resumable(rs.solvers.KMeans(np.eye(3), 2)), is_resumable(lambda s, rng: 0.0)
+    (True, False)
+    """
+    if not all(callable(getattr(solver, m, None)) for m in RESUMABLE_METHODS):
+        return False
+    budget = getattr(solver, "max_budget", None)
+    unit = getattr(solver, "budget_unit", None)
+    return (isinstance(budget, (int, np.integer)) and not isinstance(budget, bool)
+            and budget >= 1 and isinstance(unit, str))
 
 
 class Solver:
@@ -39,3 +70,47 @@ class Solver:
             elif isinstance(v, tuple) and all(isinstance(t, (int, float, str)) for t in v):
                 out[k] = list(v)
         return out
+
+
+class Resumable(Solver):
+    """A solver run in steps: ``begin`` a restart, ``advance`` it, read ``current``.
+
+    Subclasses define ``max_budget``, ``budget_unit``, ``begin``, ``_advance``,
+    ``current`` and ``finished``; a plain call is the full budget in one step, so the
+    stepwise and the plain run share one code path:
+    ``solver(start, rng) == current(advance(begin(start, rng), max_budget))``.
+    States pickle (they hold arrays and the restart's generator), so a restart can
+    move between workers and into a store.
+    """
+
+    budget_unit: str = "iterations"
+
+    @property
+    def max_budget(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self, start: Any, rng: np.random.Generator):
+        return self.current(self.advance(self.begin(start, rng), self.max_budget))
+
+    def begin(self, start: Any, rng: np.random.Generator) -> Any:  # pragma: no cover
+        """Set a restart up (initialisation only); returns its state."""
+        raise NotImplementedError
+
+    def advance(self, state: Any, budget: int) -> Any:
+        """Run up to ``budget`` more units (never past ``max_budget``); returns the state
+        (updated in place)."""
+        budget = check_int(budget, "budget", f"{type(self).__name__}.advance()", low=0)
+        if budget and not self.finished(state):
+            self._advance(state, budget)
+        return state
+
+    def _advance(self, state: Any, budget: int) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def current(self, state: Any):  # pragma: no cover - abstract
+        """The result so far, a :class:`~restarts.LocalResult` (``nit``: units used)."""
+        raise NotImplementedError
+
+    def finished(self, state: Any) -> bool:  # pragma: no cover - abstract
+        """Whether more budget changes nothing (converged, or ``max_budget`` used)."""
+        raise NotImplementedError

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._result import LocalResult
 from .._validation import check_array, check_choice, check_int, check_real, check_shaped
-from ._base import Solver
+from ._base import Resumable
 from .kmeans import one_blas_thread
 
 __all__ = ["GaussianMixture"]
@@ -32,7 +33,22 @@ _CHUNK_BYTES = 64 * 2**20  # temporaries of the direct (non-quadratic) path
 _SMALL_WORK = 2**26  # multiply-adds per E-step below which BLAS runs on one thread
 
 
-class GaussianMixture(Solver):
+@dataclass(eq=False)
+class EMState:
+    """Where one restart's EM stands (it pickles): the current mixture (weights,
+    centred means, Cholesky factors of the precisions, covariances), the mean
+    log-likelihood of the last E-step, the iterations run and whether EM converged."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    prec_chol: np.ndarray
+    covs: np.ndarray
+    lower_bound: float = -np.inf
+    n_iter: int = 0
+    converged: bool = False
+
+
+class GaussianMixture(Resumable):
     """A Gaussian mixture model fitted by EM, restartable.
 
     Each call runs EM from an initialisation drawn with the restart's generator and
@@ -182,31 +198,72 @@ class GaussianMixture(Solver):
         self._small = n * k * (len(self._iu[0]) + d + 1) < _SMALL_WORK
 
     # -- public --------------------------------------------------------------
-    def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
-        """Run EM once from ``start`` (initial means) or from ``init`` with ``rng``."""
+    budget_unit = "iterations"
+
+    @property
+    def max_budget(self) -> int:
+        """The full budget of a restart: ``max_iter`` EM iterations."""
+        return self.max_iter
+
+    def _context(self) -> contextlib.ExitStack:
+        """Where EM runs: floating-point warnings off (checked explicitly) and, for
+        small products, one BLAS thread (a second one only adds synchronisation, and
+        spins when cores are shared); large data keeps the surrounding limit."""
+        stack = contextlib.ExitStack()
+        if self._small:
+            stack.enter_context(one_blas_thread())
+        stack.enter_context(np.errstate(over="ignore", under="ignore", divide="ignore",
+                                        invalid="ignore"))
+        return stack
+
+    def begin(self, start: Any, rng: np.random.Generator) -> EMState:
+        """The initial mixture of one restart (``start``: initial means; otherwise
+        ``init`` with ``rng``); no EM iteration yet."""
         means0 = self._means_init
         if start is not None:
             means0 = self._check_means(start, "start") - self._shift
-        # Small products gain nothing from a second BLAS thread (and spin when cores
-        # are shared); large data keeps the surrounding limit.
-        blas = one_blas_thread() if self._small else contextlib.nullcontext()
-        with blas, np.errstate(over="ignore", under="ignore", divide="ignore",
-                               invalid="ignore"):
-            params = self._initial_parameters(rng, means0)
-            weights, means, covs, lower_bound, n_iter, converged = self._em(*params)
-        means = means + self._shift
+        with self._context():
+            weights, means, prec_chol, covs = self._initial_parameters(rng, means0)
+        return EMState(weights=weights, means=means, prec_chol=prec_chol, covs=covs)
+
+    def finished(self, state: EMState) -> bool:
+        """Whether EM converged (``tol``) or used ``max_iter`` iterations."""
+        return state.converged or state.n_iter >= self.max_iter
+
+    def _advance(self, state: EMState, budget: int) -> None:
+        with self._context():
+            self._em(state, min(budget, self.max_iter - state.n_iter))
+
+    def current(self, state: EMState) -> LocalResult:
+        """The mixture so far; after ``k`` iterations what ``max_iter=k`` returns.
+
+        Before the first iteration, ``fun`` is the negative mean log-likelihood of
+        the initial mixture (one E-step, computed without changing the state).
+        """
+        lower_bound = state.lower_bound
+        if state.n_iter == 0:
+            with self._context():
+                lower_bound = self._e_step(state.weights, state.means, state.prec_chol)[0]
+        weights, covs, converged = state.weights, state.covs, state.converged
+        means = state.means + self._shift
         order = self._order(means)
         cov_out = covs if self.covariance_type == "tied" else covs[order]
         x = np.concatenate([weights[order], means[order].ravel(), cov_out.ravel()])
         if not np.all(np.isfinite(x)):  # pragma: no cover - guarded by the checks in _em
             raise FloatingPointError(f"EM produced non-finite parameters. {_ADVICE}")
+        n_iter = state.n_iter
+        if converged:
+            message = "converged"
+        elif n_iter >= self.max_iter:
+            message = f"max_iter={self.max_iter} reached; try a larger max_iter or tol"
+        else:
+            message = f"stopped after {n_iter} of max_iter={self.max_iter}"
         return LocalResult(
             x=x,
             fun=-lower_bound,
             success=converged,
             nit=n_iter,
-            message="converged" if converged else
-            f"max_iter={self.max_iter} reached; try a larger max_iter or tol",
+            message=message,
             extra={"converged": converged, "n_iter": n_iter, "lower_bound": lower_bound},
         )
 
@@ -320,9 +377,16 @@ class GaussianMixture(Solver):
         means = means if means0 is None else means0
         if self._prec_chol_init is not None:
             prec_chol = self._prec_chol_init
+            covs = self._covariances(prec_chol)
         else:
             prec_chol = self._precision_cholesky(covs)
-        return weights, means, prec_chol
+        return weights, means, prec_chol, covs
+
+    def _covariances(self, prec_chol: np.ndarray) -> np.ndarray:
+        """Covariances from Cholesky factors ``P`` of the precisions (``P P^T``)."""
+        if self.covariance_type in ("full", "tied"):
+            return np.linalg.inv(prec_chol @ np.swapaxes(prec_chol, -1, -2))
+        return 1.0 / prec_chol**2
 
     def _m_step_stats(self, resp: np.ndarray):
         """scikit-learn's ``_estimate_gaussian_parameters`` on (k, n) responsibilities."""
@@ -457,18 +521,18 @@ class GaussianMixture(Solver):
         wlp -= norm
         return float(np.mean(norm + top)), wlp
 
-    def _em(self, weights, means, prec_chol):
-        lower_bound = -np.inf
-        converged = False
-        covs = None
-        n_iter = 0
-        for it in range(1, self.max_iter + 1):
-            n_iter, prev = it, lower_bound
+    def _em(self, state: EMState, iterations: int) -> None:
+        """Up to ``iterations`` more EM iterations (stops early on ``tol``), in place."""
+        weights, means, prec_chol = state.weights, state.means, state.prec_chol
+        lower_bound, covs = state.lower_bound, state.covs
+        for it in range(state.n_iter + 1, state.n_iter + iterations + 1):
+            state.n_iter, prev = it, lower_bound
             lower_bound, log_resp = self._e_step(weights, means, prec_chol)
             nk, means, covs = self._m_step_stats(np.exp(log_resp))
             weights = nk / nk.sum()
             prec_chol = self._precision_cholesky(covs)
+            state.weights, state.means, state.prec_chol = weights, means, prec_chol
+            state.lower_bound, state.covs = lower_bound, covs
             if abs(lower_bound - prev) < self.tol:
-                converged = True
+                state.converged = True
                 break
-        return weights, means, covs, lower_bound, n_iter, converged

@@ -8,6 +8,7 @@ variant (``2 + int(log k)`` candidates per centre) as in scikit-learn.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from threadpoolctl import ThreadpoolController
 
 from .._result import LocalResult
 from .._validation import check_array, check_choice, check_int, check_real, check_shaped
-from ._base import Solver
+from ._base import Resumable
 
 __all__ = ["KMeans"]
 
@@ -47,7 +48,32 @@ def one_blas_thread() -> Any:
     return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
-class KMeans(Solver):
+@dataclass(eq=False)
+class LloydState:
+    """Where Lloyd's iteration of R restarts stands (it pickles).
+
+    ``centres`` (R, k, d) are centred on the data mean; ``active`` lists the
+    restarts still iterating, and ``lab``, ``ub``, ``lb``, ``lab_old``, ``shift`` and
+    ``sums`` hold one row per active restart (labels, distance bounds, the previous
+    labels, the last centre shifts, per-cluster sums); ``it`` counts the iterations
+    run; ``out[r]`` is restart ``r``'s final ``(centres, labels, inertia, nit,
+    converged)`` once it finished.
+    """
+
+    centres: np.ndarray
+    active: np.ndarray
+    lab: np.ndarray
+    ub: np.ndarray
+    lb: np.ndarray
+    lab_old: np.ndarray
+    shift: np.ndarray | None
+    sums: np.ndarray
+    todo: np.ndarray
+    out: list
+    it: int = 0
+
+
+class KMeans(Resumable):
     """K-means (Lloyd's algorithm) on a fixed data set, restartable.
 
     Each call runs one k-means from initial centres chosen with the restart's
@@ -180,9 +206,40 @@ default="k-means++"
         self._X = self._Xk[:, : self.n_features]
 
     # -- public --------------------------------------------------------------
-    def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
-        """Run one k-means from ``start`` (initial centres) or from ``init`` with ``rng``."""
-        return self.solve_batch([start], [rng])[0]
+    budget_unit = "iterations"
+
+    @property
+    def max_budget(self) -> int:
+        """The full budget of a restart: ``max_iter`` Lloyd iterations."""
+        return self.max_iter
+
+    def begin(self, start: Any, rng: np.random.Generator) -> LloydState:
+        """Choose one restart's initial centres (``start``, or ``init`` with ``rng``)."""
+        return self._begin_group([start], [rng])
+
+    def _advance(self, state: LloydState, budget: int) -> None:
+        with one_blas_thread():
+            self._lloyd_steps(state, budget)
+
+    def finished(self, state: LloydState) -> bool:
+        """Whether the run converged or used ``max_iter`` iterations."""
+        return not state.active.size
+
+    def current(self, state: LloydState) -> LocalResult:
+        """The clustering so far: the current centres with their labels.
+
+        After ``k`` iterations this is what ``KMeans(..., max_iter=k)`` returns (the
+        labels of the current centres, computed on copies: the state is unchanged).
+        """
+        if not state.active.size:
+            return self._result(*state.out[0])
+        lab, ub, lb = state.lab[:1].copy(), state.ub[:1].copy(), state.lb[:1].copy()
+        with one_blas_thread():
+            self._estep(state.centres, state.active, state.shift, lab, ub, lb,
+                        np.arange(1))
+            centres = state.centres[0]
+            inertia = self._inertia(centres, lab[0])
+        return self._result(centres, lab[0], inertia, state.it, False)
 
     def solve_batch(
         self, starts: Sequence[Any] | None, rngs: Sequence[np.random.Generator]
@@ -214,8 +271,8 @@ default="k-means++"
             out += self._solve_group(starts[g : g + per], rngs[g : g + per])
         return out
 
-    def _solve_group(self, starts: list[Any], rngs: list[np.random.Generator]
-                     ) -> list[LocalResult]:
+    def _begin_group(self, starts: list[Any], rngs: list[np.random.Generator]
+                     ) -> LloydState:
         C0 = np.empty((len(rngs), self.n_clusters, self.n_features))
         seeded = []
         for r, (start, rng) in enumerate(zip(starts, rngs, strict=True)):
@@ -241,8 +298,12 @@ default="k-means++"
                     [rngs[r] for r in group], with_labels=True)
                 C0[group] = self._X[ids]
                 first[0][group] = True
-            outs = self._lloyd(C0, first)
-        return [self._result(*out) for out in outs]
+        return self._lloyd_begin(C0, first)
+
+    def _solve_group(self, starts: list[Any], rngs: list[np.random.Generator]
+                     ) -> list[LocalResult]:
+        state = self.advance(self._begin_group(starts, rngs), self.max_iter)
+        return [self._result(*out) for out in state.out]
 
     def canonical(self, x: Any) -> np.ndarray:
         """Centres sorted in the canonical (lexicographic) order, flattened.
@@ -540,27 +601,40 @@ default="k-means++"
         ``first = (known, labels, dist)``: restarts with ``known`` start from these
         labels (and distances to their centre) instead of a first assignment step.
         """
+        state = self._lloyd_begin(C0, first)
+        self._lloyd_steps(state, self.max_iter)
+        return state.out
+
+    def _lloyd_begin(self, C0: np.ndarray, first: tuple | None = None) -> LloydState:
+        """The state of Lloyd's iteration from R initial centres (see :meth:`_lloyd`)."""
         R, k, d = C0.shape
         n = self.n_samples
-        centres = C0.copy()
-        out: list[Any] = [None] * R
-        active = np.arange(R)
         lab = np.zeros((R, n), dtype=np.int64)
         ub = np.zeros((R, n))
-        lb = np.zeros((R, n))  # 0: no lower bound known yet
         todo = np.arange(R)
         if first is not None:
             known = first[0]
             lab[known], ub[known] = first[1][known], first[2][known] + self._margin
             todo = np.flatnonzero(~known)
-        lab_old = np.full((R, n), -1, dtype=np.int64)
-        shift = None
-        offsets = (np.arange(R) * k)[:, None]
-        # per-cluster [sum x, count, sum ||x||^2] of the current labels
-        state = np.zeros((R, k, d + 2))
-        for it in range(self.max_iter):
+        return LloydState(
+            centres=C0.copy(), active=np.arange(R), lab=lab, ub=ub,
+            lb=np.zeros((R, n)),  # 0: no lower bound known yet
+            lab_old=np.full((R, n), -1, dtype=np.int64), shift=None,
+            sums=np.zeros((R, k, d + 2)), todo=todo, out=[None] * R)
+
+    def _lloyd_steps(self, st: LloydState, budget: int) -> None:
+        """Up to ``budget`` more Lloyd iterations of the active restarts, in place."""
+        centres, active, shift = st.centres, st.active, st.shift
+        lab, ub, lb, lab_old, state = st.lab, st.ub, st.lb, st.lab_old, st.sums
+        k, d = centres.shape[1:]
+        n = self.n_samples
+        offsets = (np.arange(centres.shape[0]) * k)[:, None]
+        # per-cluster [sum x, count, sum ||x||^2] of the current labels: ``state``
+        for it in range(st.it, min(self.max_iter, st.it + budget)):
+            if not active.size:
+                break
             self._estep(centres, active, shift, lab, ub, lb,
-                        todo if it == 0 else np.arange(active.size))
+                        st.todo if it == 0 else np.arange(active.size))
             changed = lab != lab_old
             n_changed = changed.sum(axis=1)
             strict = n_changed == 0
@@ -606,8 +680,8 @@ default="k-means++"
                 self._estep(centres, active, shift, lab, ub, lb, rerun)
             for i in finished:
                 r = active[i]
-                out[r] = (centres[r], lab[i].copy(), self._inertia(centres[r], lab[i]),
-                          it + 1, bool(converged[i]))
+                st.out[r] = (centres[r], lab[i].copy(), self._inertia(centres[r], lab[i]),
+                             it + 1, bool(converged[i]))
             if finished.size:  # drop them (copies of (R, n) arrays: only when needed)
                 keep = ~done
                 active, shift = active[keep], shift[keep]
@@ -615,9 +689,9 @@ default="k-means++"
                 lab_old = lab.copy()
             else:
                 np.copyto(lab_old, lab)
-            if not active.size:
-                break
-        return out
+            st.it = it + 1
+        st.active, st.shift = active, shift
+        st.lab, st.ub, st.lb, st.lab_old, st.sums = lab, ub, lb, lab_old, state
 
     def _inertia(self, centres: np.ndarray, labels: np.ndarray) -> float:
         n, d = self._X.shape
@@ -639,6 +713,7 @@ default="k-means++"
             success=converged,
             nit=nit,
             nfev=None,
-            message="converged" if converged else f"max_iter={self.max_iter} reached",
+            message="converged" if converged else f"max_iter={self.max_iter} reached"
+            if nit >= self.max_iter else f"stopped after {nit} of max_iter={self.max_iter}",
             extra={"counts": tuple(int(c) for c in counts), "converged": converged},
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from .._fpenv import flush_denormals
 from .._result import LocalResult
 from .._symmetry import canonical_params, n_params, symmetry, unflatten_params
 from .._validation import check_array, check_bool, check_choice, check_int, check_real, fail
-from ._base import Solver
+from ._base import Resumable
 
 __all__ = ["MLP"]
 
@@ -73,12 +74,32 @@ def _elementwise_maxima(rows: int, k: int) -> bool:
     return k <= 32 and rows * k >= 180 * (k - 2)
 
 
+@dataclass(eq=False)
+class TrainingState:
+    """Where the training of one or more stacked restarts stands (it pickles).
+
+    ``theta``, ``m`` and ``v`` are ``(R, n_params)``: the parameters and the
+    optimizer's moments (``None`` when the optimizer has none); ``step`` counts
+    optimizer steps (Adam's bias correction uses it), ``epoch`` the epochs trained;
+    ``curves[:, e]`` is the mean training loss of epoch ``e``; ``rngs`` are the
+    restarts' own generators, which draw the epoch shuffles.
+    """
+
+    theta: np.ndarray
+    m: np.ndarray | None
+    v: np.ndarray | None
+    rngs: list[np.random.Generator]
+    curves: np.ndarray
+    step: int = 0
+    epoch: int = 0
+
+
 def _augment(X: np.ndarray) -> np.ndarray:
     """``[X, 1]``: inputs with a column of ones for the first layer's bias."""
     return np.hstack([X, np.ones((X.shape[0], 1))])
 
 
-class MLP(Solver):
+class MLP(Resumable):
     """A multilayer perceptron as a local solver: ``fun`` = final training loss.
 
     Parameters
@@ -544,22 +565,60 @@ class MLP(Solver):
             return self.classes_[np.argmax(out, axis=1)]
         return out[:, 0] if out.shape[1] == 1 else out
 
-    # -- training ------------------------------------------------------------------------
-    def _train(self, theta: np.ndarray, rngs: Sequence[np.random.Generator]):
-        """Train stacked parameters in place; returns (final loss, loss curves, steps)."""
+    # -- training (the incremental protocol: begin, advance, current, finished) ---------
+    budget_unit = "epochs"
+
+    @property
+    def max_budget(self) -> int:
+        """The full budget of a restart: ``epochs``."""
+        return self.epochs
+
+    def _begin_stack(self, starts: Sequence[Any], rngs: Sequence[np.random.Generator]
+                     ) -> TrainingState:
+        """The state of ``len(rngs)`` restarts trained together (stacked parameters)."""
+        theta = np.stack([self._start_theta(s, g) for s, g in zip(starts, rngs, strict=True)])
+        return TrainingState(
+            theta=theta,
+            m=np.zeros_like(theta) if self.optimizer in ("momentum", "adam") else None,
+            v=np.zeros_like(theta) if self.optimizer == "adam" else None,
+            rngs=list(rngs),
+            curves=np.zeros((theta.shape[0], self.epochs)),
+        )
+
+    def begin(self, start: Any, rng: np.random.Generator) -> TrainingState:
+        """Draw (or take) one restart's initial weights; no training yet.
+
+        The state holds the parameters, the optimizer's moments and step count, the
+        loss curve so far and the restart's ``rng`` (the epoch shuffles continue from
+        it), so advancing 10, 20 and 70 epochs trains exactly as 100 at once.
+        """
+        return self._begin_stack([start], [rng])
+
+    def finished(self, state: TrainingState) -> bool:
+        """Whether all ``epochs`` are trained."""
+        return state.epoch >= self.epochs
+
+    def _advance(self, state: TrainingState, budget: int) -> None:
+        # subnormal floats flushed: see restarts/_fpenv.py (x86 assists, 5x slower steps)
+        with np.errstate(all="ignore"), flush_denormals():
+            self._train(state, min(budget, self.epochs - state.epoch))
+
+    def current(self, state: TrainingState) -> LocalResult:
+        """The network trained so far (``nit``: epochs trained; ``fun``: its loss)."""
+        return self._results(state)[0]
+
+    def _train(self, state: TrainingState, epochs: int) -> None:
+        """Train stacked parameters ``epochs`` more epochs, updating ``state`` in place."""
+        theta, rngs, curves = state.theta, state.rngs, state.curves
         r, n = theta.shape[0], self._Xa.shape[0]
         xa, y = self._Xa, self._y
         grad = np.empty_like(theta)
         lv, gv = self._views(theta), self._views(grad)
-        m = np.zeros_like(theta) if self.optimizer in ("momentum", "adam") else None
-        v = np.zeros_like(theta) if self.optimizer == "adam" else None
-        curves = np.zeros((r, self.epochs))
         bs = n if self.mini_batch_size is None else min(self.mini_batch_size, n)
         bounds = [(s, min(s + bs, n)) for s in range(0, n, bs)]
         mini = len(bounds) > 1
         buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        step = 0
-        for epoch in range(self.epochs):
+        for epoch in range(state.epoch, state.epoch + epochs):
             if mini and self.shuffle:
                 perm = np.stack([g.permutation(n) for g in rngs])
             for s, e in bounds:
@@ -580,10 +639,9 @@ class MLP(Solver):
                     xb, yb = xa[s:e], y[s:e]
                 loss = self._loss_grad(lv, gv, xb, yb)
                 curves[:, epoch] += loss * ((e - s) / n)
-                step += 1
-                self._update(theta, grad, m, v, step)
-        final = self._loss_grad(lv, None, xa, y)
-        return final, curves, step
+                state.step += 1
+                self._update(theta, grad, state.m, state.v, state.step)
+            state.epoch = epoch + 1
 
     def _update(self, theta, grad, m, v, step: int) -> None:
         if self.optimizer == "sgd":
@@ -615,18 +673,21 @@ class MLP(Solver):
             denom *= step_size
             theta -= denom
 
-    def _results(self, theta, final, curves, steps) -> list[LocalResult]:
+    def _results(self, state: TrainingState) -> list[LocalResult]:
+        theta, epochs = state.theta, state.epoch
+        with np.errstate(all="ignore"), flush_denormals():
+            final = self._loss_grad(self._views(theta), None, self._Xa, self._y)
+            acc = None
+            if self.loss == "cross_entropy":
+                pred = np.argmax(self._forward(self._views(theta), self._Xa)[1], axis=2)
+                acc = (pred == self._y[None, :]).mean(axis=1)
         out = []
-        acc = None
-        if self.loss == "cross_entropy":
-            pred = np.argmax(self._forward(self._views(theta), self._Xa)[1], axis=2)
-            acc = (pred == self._y[None, :]).mean(axis=1)
         for i in range(theta.shape[0]):
             fun = float(final[i])
             ok = bool(np.isfinite(fun) and np.all(np.isfinite(theta[i])))
             extra: dict[str, Any] = {
                 "distinct_units": self.distinct_units(theta[i]) if ok else None,
-                "loss_curve": curves[i].tolist(),
+                "loss_curve": state.curves[i, :epochs].tolist(),
             }
             if acc is not None:
                 extra["train_accuracy"] = float(acc[i])
@@ -635,9 +696,9 @@ class MLP(Solver):
                     x=theta[i].astype(float),
                     fun=fun,
                     success=ok,
-                    nit=self.epochs,
-                    nfev=steps,
-                    message=f"trained {self.epochs} epochs" if ok
+                    nit=epochs,
+                    nfev=state.step,
+                    message=f"trained {epochs} epochs" if ok
                     else "training diverged (non-finite loss); try a smaller lr",
                     extra=extra,
                 )
@@ -647,10 +708,6 @@ class MLP(Solver):
     def _start_theta(self, start: Any, rng: np.random.Generator) -> np.ndarray:
         theta = self._initial_params(rng) if start is None else self._check_start(start)
         return theta.astype(self.dtype, copy=False)
-
-    def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
-        """Train one network from ``start`` (``None``: draw it with ``init`` from ``rng``)."""
-        return self.solve_batch([start], [rng])[0]
 
     def solve_batch(
         self, starts: Sequence[Any] | None, rngs: Sequence[np.random.Generator]
@@ -699,13 +756,9 @@ class MLP(Solver):
         out: list[LocalResult] = []
         size = self._chunk()
         for c in range(0, len(rngs), size):
-            chunk_starts, chunk_rngs = starts[c : c + size], rngs[c : c + size]
-            theta = np.stack([self._start_theta(s, g)
-                              for s, g in zip(chunk_starts, chunk_rngs, strict=True)])
-            # subnormal floats flushed: see restarts/_fpenv.py (x86 assists, 5x slower steps)
-            with np.errstate(all="ignore"), flush_denormals():
-                final, curves, steps = self._train(theta, chunk_rngs)
-            out += self._results(theta, final, curves, steps)
+            state = self._begin_stack(starts[c : c + size], rngs[c : c + size])
+            self.advance(state, self.epochs)
+            out += self._results(state)
         return out
 
     def _chunk(self) -> int:
