@@ -32,7 +32,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import restarts as rs  # noqa: E402
-from restarts.compare import METHODS  # noqa: E402
+from restarts.comparison import METHODS  # noqa: E402
 
 RESTARTS = ["multistart", "tiktak", "mlsl"]
 SCIPY = [m for m in METHODS if m not in RESTARTS]

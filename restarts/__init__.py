@@ -13,6 +13,8 @@ noun                        what it is
 ``starts``                  start-point samplers (Uniform, Sobol, ...)
 ``stop``                    stopping rules (MaxEvaluations, Target, ...)
 ``problems`` / ``Problem``  test functions with known optima
+``compare``                 restart strategies vs SciPy's global methods, one budget
+                            (its module, with ``METHODS``: ``comparison``)
 ``Store``                   a SQLite file of runs: resume, load, delete
 ``analysis``                success curves, restarts needed, optima estimates, profiles
 ``plot`` / ``report``       figures (matplotlib) and a self-contained HTML report
@@ -20,7 +22,7 @@ noun                        what it is
 """
 
 # Imports are grouped by purpose (the groups mirror __all__), not alphabetically.
-from importlib.metadata import PackageNotFoundError, version
+from importlib import metadata as _metadata
 
 # The verb and its results
 from ._driver import multistart
@@ -34,17 +36,21 @@ from ._symmetry import symmetry  # distinct hidden units per layer
 from . import problems
 from .problems import Problem
 
-# Comparing with SciPy's global optimizers
-from .compare import compare
+# Comparing with SciPy's global optimizers: ``rs.compare`` is the function, its
+# module (METHODS, default_budget, summarize) is ``rs.comparison``.
+from . import comparison
+from .comparison import compare
 
 # Keeping runs: a SQLite file of runs (resume, load, delete)
 from .store import Store
 from ._dispatch import shutdown_workers, workers  # the worker processes kept between runs
 
-# Reading runs: analysis (pandas only), plot (matplotlib, an optional extra) and
-# report (the HTML page) load on first use, so ``import restarts`` never imports
-# matplotlib.
-_LAZY = {"analysis", "plot", "report"}
+# Reading runs: analysis (pandas only; compare's tables are summarised with it), and
+# plot (matplotlib, an optional extra) and report (the HTML page), which load on first
+# use, so ``import restarts`` never imports matplotlib.
+from . import analysis
+
+_LAZY = {"plot", "report"}
 # Front doors whose module needs an optional extra (BestOf: scikit-learn), by module.
 _LAZY_NAMES = {"BestOf": "bestof"}
 
@@ -65,9 +71,11 @@ def __dir__() -> list[str]:
 
 
 try:
-    __version__ = version("restarts")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__: str = _metadata.version("restarts")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
+#: The package's version string (the same as ``__version__``).
+version: str = __version__
 
 __all__ = [
     # the verb and its results
@@ -91,6 +99,9 @@ __all__ = [
     "Problem",
     # the global comparison
     "compare",
+    "comparison",
+    # the package's version string
+    "version",
     # front doors
     "BestOf",
     # reading runs (loaded lazily)

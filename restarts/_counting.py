@@ -4,7 +4,8 @@
 gradient calls included — adds one to ``nfev``; once ``max_nfev`` calls were made, the
 next call raises :class:`BudgetExhausted` instead of evaluating. The wrapper keeps the
 best point seen (so a search stopped by the cap still returns its best) and a
-first-hit trace (one ``(nfev, value)`` pair per improvement, for data profiles).
+first-hit trace (one ``(nfev, value)`` pair per improvement; ``rs.compare`` reads
+it for evaluations-to-success and data profiles).
 ``Minimize``, ``compare`` and the front doors all count through it, so their ``nfev``
 mean the same thing.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CountedFunction", "BudgetExhausted", "first_hit"]
+__all__ = ["CountedFunction", "BudgetExhausted"]
 
 
 class BudgetExhausted(Exception):
@@ -93,25 +94,3 @@ class CountedFunction:
             self.best_x = np.array(x, dtype=float, copy=True)
             self.trace.append((self.nfev, f))
         return (f, grad) if self.with_grad else f
-
-    def first_hit(self, level: float) -> float:
-        """The call at which the best so far first reached ``level`` (NaN: never)."""
-        return first_hit(self.trace, level)
-
-
-def first_hit(trace: Any, level: float) -> float:
-    """The evaluation at which a ``(nfev, best so far)`` trace first reached ``level``.
-
-    ``NaN`` when it never did (or ``level`` is NaN).
-
-    Examples
-    --------
-    >>> from restarts._counting import first_hit
-    >>> first_hit([(1, 5.0), (4, 2.0), (9, 0.5)], 2.0)
-    4.0
-    >>> first_hit([(1, 5.0)], 1.0)
-    nan
-    """
-    arr = np.asarray(trace, dtype=float).reshape(-1, 2)
-    hit = np.flatnonzero(arr[:, 1] <= level)
-    return float(arr[hit[0], 0]) if hit.size else math.nan

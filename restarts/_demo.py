@@ -187,7 +187,7 @@ def run_demo(out: Any = ".", *, quick: bool = False, n_jobs: int = 1, progress: 
     compare = getattr(rs, "compare", None)
     if compare is None:
         try:
-            from .compare import compare
+            from .comparison import compare
         except ImportError:
             compare = None
     if compare is not None:

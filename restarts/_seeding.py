@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["root_seed", "restart_seed", "restart_rng", "starts_rng"]
+__all__ = ["root_seed", "restart_seed", "restart_rng", "starts_rng", "child_seed"]
 
 RngLike = None | int | np.random.SeedSequence | np.random.Generator
 
@@ -61,3 +61,14 @@ def restart_rng(entropy: Any, spawn_key: tuple, index: int) -> np.random.Generat
 def starts_rng(root: np.random.SeedSequence) -> np.random.Generator:
     """The generator start points are drawn from (the run's root stream)."""
     return np.random.Generator(np.random.PCG64(root))
+
+
+def child_seed(root: np.random.SeedSequence, *key: int) -> np.random.SeedSequence:
+    """The descendant of ``root`` at ``spawn_key + key`` (a child, grandchild, ...).
+
+    ``child_seed(root, i)`` is ``restart_seed(root.entropy, root.spawn_key, i)``; longer
+    keys address independent streams of one run without spawning (e.g. ``compare``'s
+    ``(repeat, method)`` runs).
+    """
+    return np.random.SeedSequence(root.entropy,
+                                  spawn_key=tuple(root.spawn_key) + tuple(int(k) for k in key))

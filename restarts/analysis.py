@@ -38,16 +38,49 @@ __all__ = [
     "data_profile",
     "summarize_comparison",
     "add_solve_evaluations",
+    "SUCCESS_RTOL",
+    "success_tol",
+    "as_table",
     "good_turing_bound",
     "bayesian_optima",
 ]
 
 _DEFAULT_FTOL = 1e-6
 
+#: A compared run *succeeds* when its gap ``fun - f_ref`` is at most
+#: ``SUCCESS_RTOL * max(1, |f_ref|)`` (:func:`success_tol`): relative for large optima,
+#: absolute near zero. ``rs.compare``, the profiles and the report all use this rule.
+SUCCESS_RTOL = 1e-4
+
+
+def success_tol(f_ref: float) -> float:
+    """The success tolerance for reference value ``f_ref``: ``1e-4 * max(1, |f_ref|)``.
+
+    ``NaN`` when ``f_ref`` is not finite (nothing can succeed against it).
+
+    Examples
+    --------
+    >>> from restarts.analysis import success_tol
+    >>> success_tol(0.0), success_tol(-250.0)
+    (0.0001, 0.025)
+    """
+    f_ref = float(f_ref)
+    return SUCCESS_RTOL * max(1.0, abs(f_ref)) if math.isfinite(f_ref) else math.nan
+
 
 # -- inputs ---------------------------------------------------------------------------
-def _as_table(obj: Any, owner: str, needs: Sequence[str] = ("fun",)) -> pd.DataFrame:
-    """A run's table from a MultistartResult or a DataFrame, with the columns ``needs``."""
+def as_table(obj: Any, owner: str, needs: Sequence[str] = ("fun",)) -> pd.DataFrame:
+    """A run's table from a MultistartResult or a DataFrame, with the columns ``needs``.
+
+    ``owner`` names the calling function in the error message.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from restarts.analysis import as_table
+    >>> as_table(pd.DataFrame({"fun": [1.0]}), "mine()").shape
+    (1, 1)
+    """
     table = getattr(obj, "table", obj)
     if not isinstance(table, pd.DataFrame):
         raise fail("table", owner, "a MultistartResult or its pandas.DataFrame table", obj,
@@ -152,7 +185,7 @@ def success_curve(
     [0.5, 0.8333, 1.0, 1.0]
     """
     owner = "success_curve()"
-    t = _as_table(table, owner)
+    t = as_table(table, owner)
     confidence = check_real(confidence, "confidence", owner, low=0, high=1, strict_low=True)
     if confidence >= 1:
         raise fail("confidence", owner, "a number in (0, 1)", confidence)
@@ -270,7 +303,7 @@ def basin_stats(result: Any) -> pd.DataFrame:
     >>> stats["count"].tolist(), stats["share"].round(3).tolist()
     ([1, 2], [0.333, 0.667])
     """
-    t = _as_table(result, "basin_stats()", ("fun", "basin"))
+    t = as_table(result, "basin_stats()", ("fun", "basin"))
     ok = t[t["basin"].notna()].copy()
     ok["basin"] = ok["basin"].astype(np.int64)
     if "restart" not in ok.columns:
@@ -291,7 +324,7 @@ def basin_stats(result: Any) -> pd.DataFrame:
 
 
 def _basin_counts(result: Any, owner: str) -> np.ndarray:
-    t = _as_table(result, owner, ("basin",))
+    t = as_table(result, owner, ("basin",))
     b = t["basin"].dropna().astype(np.int64).to_numpy()
     return np.bincount(np.unique(b, return_inverse=True)[1]) if b.size else np.zeros(0, int)
 
@@ -423,7 +456,7 @@ _INSTANCE = ("problem", "repeat")
 
 def _costs(table: Any, measure: str, owner: str) -> pd.DataFrame:
     """Instances x methods matrix of the cost to solve (``inf`` when not solved)."""
-    t = _as_table(table, owner, ("problem", "method", "success"))
+    t = as_table(table, owner, ("problem", "method", "success"))
     if not isinstance(measure, str) or measure not in t.columns:
         raise fail("measure", owner, f"a numeric column of the table {list(t.columns)}",
                    measure)
@@ -541,7 +574,7 @@ def data_profile(
     """
     owner = "data_profile()"
     wide = _costs(table, measure, owner)
-    t = _as_table(table, owner, ("problem",))
+    t = as_table(table, owner, ("problem",))
     problems = wide.index.get_level_values("problem") if "problem" in wide.index.names \
         else wide.index
     if dim is None and "dim" in t.columns:
@@ -578,20 +611,20 @@ def add_solve_evaluations(table: pd.DataFrame, tol: float | None = None) -> pd.D
     ``table.attrs["traces"]`` (``(method, repeat) -> [(nfev, best so far), ...]``) and
     the reference value ``attrs["f_ref"]``; ``NaN`` for runs that never got there.
     Profiles then charge a run the evaluations it needed, not the ones it went on to
-    spend. Call it on one problem's table, before concatenating several (the traces
-    do not survive :func:`pandas.concat` or CSV).
+    spend. ``rs.compare`` fills its own column with this function; call it again for
+    another ``tol``, on one problem's table (traces do not survive CSV).
 
     Parameters
     ----------
     table : pandas.DataFrame
         One :func:`restarts.compare` result.
     tol : float, optional
-        Default: ``rs.compare``'s success rule, ``1e-4 * max(1, |f_ref|)``.
+        Default: the success rule, :func:`success_tol` of ``f_ref``.
 
     Returns
     -------
     pandas.DataFrame
-        A copy with the new column (and without the traces in ``attrs``).
+        A copy with the column added or replaced (``attrs`` kept).
 
     Examples
     --------
@@ -599,37 +632,41 @@ def add_solve_evaluations(table: pd.DataFrame, tol: float | None = None) -> pd.D
     >>> from restarts.analysis import add_solve_evaluations
     >>> t = pd.DataFrame({"problem": ["p"], "method": ["m"], "repeat": [0],
     ...                   "success": [True], "nfev": [100]})
-    >>> t.attrs = {"f_ref": 0.0, "traces": {("m", 0): np.array([[1, 5.0], [30, 1e-6],
-    ...                                                          [90, 0.0]])}}
+    >>> t.attrs = {"f_ref": 0.0, "traces": {("m", 0): ((1, 5.0), (30, 1e-6), (90, 0.0))}}
     >>> add_solve_evaluations(t)["nfev_to_success"].tolist()
     [30.0]
     """
     owner = "add_solve_evaluations()"
-    t = _as_table(table, owner, ("method", "repeat"))
+    t = as_table(table, owner, ("method", "repeat"))
     traces = t.attrs.get("traces")
     f_ref = t.attrs.get("f_ref")
     if not isinstance(traces, dict) or f_ref is None:
         raise ValueError(
             f"The 'table' parameter of {owner} must be a restarts.compare() table with its "
-            "attrs['traces'] and attrs['f_ref'] (they are lost by pandas.concat and CSV)."
+            "attrs['traces'] and attrs['f_ref'] (they are lost by CSV)."
         )
     f_ref = float(f_ref)
-    if tol is None:
-        tol = 1e-4 * max(1.0, abs(f_ref))
-    tol = check_real(tol, "tol", owner, low=0)
+    tol = success_tol(f_ref) if tol is None else check_real(tol, "tol", owner, low=0)
     out = []
     for method, repeat in zip(t["method"], t["repeat"], strict=True):
-        trace = np.asarray(traces.get((method, repeat), np.empty((0, 2))), dtype=float)
-        ok = np.flatnonzero(trace.reshape(-1, 2)[:, 1] - f_ref <= tol) if trace.size else []
-        out.append(float(trace.reshape(-1, 2)[ok[0], 0]) if len(ok) else math.nan)
+        trace = np.asarray(traces.get((method, repeat), ()), dtype=float).reshape(-1, 2)
+        with np.errstate(invalid="ignore"):
+            hit = np.flatnonzero(trace[:, 1] - f_ref <= tol)  # the gap rule of 'success'
+        out.append(float(trace[hit[0], 0]) if hit.size else math.nan)
     result = t.copy()
-    result.attrs = {k: v for k, v in t.attrs.items() if k != "traces"}
     result["nfev_to_success"] = out
     return result
 
 
 def summarize_comparison(table: Any) -> pd.DataFrame:
-    """Per problem and method: success rate, median gap, median evaluations and time.
+    """Per problem and method: runs, success rate, evaluations to success, gap, time.
+
+    The one summary of :func:`restarts.compare` tables (``restarts compare``, the
+    report and the demo print it). Rows keep the order in which problems and methods
+    first appear. Columns: ``problem``, ``method``, ``runs``, ``success_rate``, and
+    where the table has their inputs ``nfev_to_success`` (median over the successful
+    runs; ``NaN`` when none succeeded), ``best_fun``, ``median_gap``, ``median_nfev``,
+    ``median_time_s``, ``budget``.
 
     Examples
     --------
@@ -637,19 +674,31 @@ def summarize_comparison(table: Any) -> pd.DataFrame:
     >>> from restarts.analysis import summarize_comparison
     >>> t = pd.DataFrame({"problem": ["a"] * 2, "method": ["x"] * 2, "fun": [0.0, 1.0],
     ...                   "gap": [0.0, 1.0], "success": [True, False], "nfev": [10, 20],
-    ...                   "time_s": [0.1, 0.1]})
-    >>> summarize_comparison(t)["success_rate"].tolist()
-    [0.5]
+    ...                   "time_s": [0.1, 0.1], "nfev_to_success": [7.0, float("nan")]})
+    >>> s = summarize_comparison(t)
+    >>> s["success_rate"].tolist(), s["nfev_to_success"].tolist()
+    ([0.5], [7.0])
     """
-    t = _as_table(table, "summarize_comparison()", ("problem", "method", "success"))
-    agg: dict[str, Any] = {"runs": ("success", "size"), "success_rate": ("success", "mean")}
-    for col, name, how in (("fun", "best_fun", "min"), ("gap", "median_gap", "median"),
-                           ("nfev", "median_nfev", "median"),
-                           ("time_s", "median_time_s", "median")):
-        if col in t.columns:
-            agg[name] = (col, how)
-    t = t.assign(success=t["success"].fillna(False).astype(float))
-    for col in ("fun", "gap", "nfev", "time_s"):
+    t = as_table(table, "summarize_comparison()", ("problem", "method", "success"))
+    t = t.assign(success=t["success"].fillna(False).astype(bool))
+    numeric = ("fun", "gap", "nfev", "time_s", "nfev_to_success", "budget")
+    for col in numeric:
         if col in t.columns:
             t[col] = pd.to_numeric(t[col], errors="coerce").astype(float)
-    return t.groupby(["problem", "method"], sort=True).agg(**agg).reset_index()
+    rows = []
+    for (problem, method), g in t.groupby(["problem", "method"], sort=False):
+        row: dict[str, Any] = {"problem": problem, "method": method, "runs": len(g),
+                               "success_rate": float(g["success"].mean())}
+        if "nfev_to_success" in g.columns:
+            ok = g.loc[g["success"], "nfev_to_success"]
+            row["nfev_to_success"] = float(ok.median()) if len(ok) else math.nan
+        for col, name, how in (("fun", "best_fun", "min"), ("gap", "median_gap", "median"),
+                               ("nfev", "median_nfev", "median"),
+                               ("time_s", "median_time_s", "median"),
+                               ("budget", "budget", "max")):
+            if col in g.columns:
+                row[name] = float(getattr(g[col], how)())
+        if math.isfinite(row.get("budget", math.nan)):
+            row["budget"] = int(row["budget"])
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -428,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     try:
-        from .compare import add_cli
+        from .comparison import add_cli
     except ImportError:  # pragma: no cover - compare is part of the package
         add_cli = None
     if add_cli is not None:

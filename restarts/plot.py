@@ -99,7 +99,7 @@ def _runs(runs: Any, owner: str) -> dict[str, Any]:
 
 
 def _fun(run: Any, owner: str) -> np.ndarray:
-    table = analysis._as_table(run, owner)
+    table = analysis.as_table(run, owner)
     return pd.to_numeric(table["fun"], errors="coerce").to_numpy(dtype=float)
 
 
@@ -226,7 +226,7 @@ def basins(run: Any, *, top: int = 20, ax: Any = None, path: Any = None,
 
 
 def _trace(run: Any, owner: str) -> tuple[np.ndarray, np.ndarray, str]:
-    table = analysis._as_table(run, owner)
+    table = analysis.as_table(run, owner)
     if "restart" in table.columns:
         table = table.sort_values("restart", kind="stable")
     fun = pd.to_numeric(table["fun"], errors="coerce").to_numpy(dtype=float)
@@ -364,7 +364,7 @@ def data_profile(table: Any, *, measure: str = "nfev", ax: Any = None, path: Any
     """
     owner = "plot.data_profile()"
     ax = _axes(ax, figsize, dpi, owner)
-    t = analysis._as_table(table, owner, ("problem",))
+    t = analysis.as_table(table, owner, ("problem",))
     prof = analysis.data_profile(t, measure=measure)
     for method, g in prof.groupby("method", sort=True):
         ax.step(g["budget"], g["fraction"], where="post", label=str(method))
@@ -412,7 +412,7 @@ def traces(table: Any, problem: str | None = None, *, ax: Any = None, path: Any 
     'objective evaluations'
     """
     owner = "plot.traces()"
-    t = analysis._as_table(table, owner, ("problem", "method", "repeat"))
+    t = analysis.as_table(table, owner, ("problem", "method", "repeat"))
     store, f_ref = _trace_store(table, owner)
     names = list(dict.fromkeys(t["problem"].astype(str)))
     if problem is None:

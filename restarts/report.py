@@ -147,7 +147,7 @@ def run_summary(run: Any) -> dict[str, Any]:
     >>> s["best_fun"], s["distinct_optima"], s["hit_rate"]
     (0.0, 2, 0.6666666666666666)
     """
-    table = analysis._as_table(run, "run_summary()")
+    table = analysis.as_table(run, "run_summary()")
     fun = pd.to_numeric(table["fun"], errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(fun)
     out: dict[str, Any] = {"restarts": len(table), "failed": int((~ok).sum())}
@@ -312,7 +312,7 @@ def _run_section(page: _Page, name: str, run: Any, config: Mapping[str, Any]) ->
     if "best_x" in s:
         headline["best x"] = _short_x(s["best_x"])
     page.table(_kv(headline), kv=True)
-    table = analysis._as_table(run, "report")
+    table = analysis.as_table(run, "report")
     if "basin" in table.columns and table["basin"].notna().any():
         stats = analysis.basin_stats(run)
         page.para(f"Distinct optima (best first, {min(len(stats), 10)} of {len(stats)} shown)")
@@ -348,7 +348,7 @@ def _group_section(page: _Page, group: str, members: dict[str, Any]) -> None:
             row["median train accuracy"] = float(np.median(acc))
         if np.isfinite(best_all):
             tol = 1e-3 * max(1.0, abs(best_all))
-            fun = pd.to_numeric(analysis._as_table(run, "report")["fun"]).to_numpy(float)
+            fun = pd.to_numeric(analysis.as_table(run, "report")["fun"]).to_numpy(float)
             with np.errstate(invalid="ignore"):
                 row["share within 0.1% of group best"] = float(np.mean(fun <= best_all + tol))
         rows.append(row)
@@ -374,6 +374,9 @@ def _compare_section(page: _Page, table: pd.DataFrame) -> None:
               f"{len(table)} runs" + (f", budget {_fmt(budget)} evaluations per run"
                                       if budget is not None else "") + ".")
     page.table(analysis.summarize_comparison(table))
+    page.para(f"A run succeeds when its gap to the reference value f* is at most "
+              f"{analysis.SUCCESS_RTOL:g} × max(1, |f*|); nfev_to_success is the median, over "
+              "successful runs, of the evaluations spent when that was first reached.", "note")
     if isinstance(table.attrs.get("traces"), dict):
         for problem in problems:
             page.figure(lambda kw, p=problem: plot.traces(table, p, **kw),

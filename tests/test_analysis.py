@@ -385,6 +385,7 @@ def test_add_solve_evaluations_from_compare_traces():
     df = rs.compare("six_hump_camel", methods=["multistart", "direct"], budget=400, repeats=2)
     out = analysis.add_solve_evaluations(df)
     f_ref, tol = df.attrs["f_ref"], 1e-4 * max(1.0, abs(df.attrs["f_ref"]))
+    assert analysis.success_tol(f_ref) == tol and analysis.SUCCESS_RTOL == 1e-4
     for row in out.itertuples():
         trace = np.asarray(df.attrs["traces"][(row.method, row.repeat)])
         hit = [n for n, f in trace if f - f_ref <= tol]
@@ -392,7 +393,12 @@ def test_add_solve_evaluations_from_compare_traces():
             assert row.nfev_to_success == hit[0] <= row.best_so_far_at
         else:
             assert math.isnan(row.nfev_to_success)
-    assert "traces" not in out.attrs
+    # compare fills the column with this same function: recomputing changes nothing
+    pd.testing.assert_series_equal(out["nfev_to_success"], df["nfev_to_success"])
+    assert out.attrs == df.attrs
+    loose = analysis.add_solve_evaluations(df, tol=10.0)  # within 10: the first point or so
+    assert (loose["nfev_to_success"] <= out["nfev_to_success"].fillna(np.inf)).all()
+    assert loose["nfev_to_success"].notna().all()
     with pytest.raises(ValueError, match="attrs"):
         analysis.add_solve_evaluations(pd.DataFrame({"method": ["m"], "repeat": [0]}))
 

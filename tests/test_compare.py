@@ -11,7 +11,7 @@ import pytest
 from conftest import Counted
 
 import restarts as rs
-from restarts.compare import METHODS, add_cli, default_budget, summarize
+from restarts.comparison import METHODS, add_cli, default_budget, summarize
 
 
 def _rows(df):
@@ -123,6 +123,8 @@ def test_summary_table():
     tik = df[df["method"] == "tiktak"]
     assert s.loc[0, "success_rate"] == tik["success"].mean()
     assert s.loc[0, "median_gap"] == tik["gap"].median()
+    assert s.loc[0, "nfev_to_success"] == tik.loc[tik["success"], "nfev_to_success"].median()
+    assert (s["runs"] == 2).all() and (s["budget"] == 300).all()
 
 
 def test_bad_input():

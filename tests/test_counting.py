@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from conftest import Counted
 
 import restarts as rs
-from restarts._counting import BudgetExhausted, CountedFunction, first_hit
+from restarts._counting import BudgetExhausted, CountedFunction
 
 
 def test_counts_every_call_and_stops_at_the_cap():
@@ -24,7 +22,6 @@ def test_counts_every_call_and_stops_at_the_cap():
     assert f.best_f == 1.0 and f.best_at == 3
     np.testing.assert_array_equal(f.best_x, [1.0])
     assert f.trace == [(1, 4.0), (3, 1.0)]
-    assert f.first_hit(4.0) == 1 and f.first_hit(1.5) == 3 and math.isnan(f.first_hit(0.5))
 
 
 def test_best_point_is_a_copy_and_nan_is_never_best():
@@ -42,12 +39,8 @@ def test_with_grad_passes_the_pair_through():
     assert value == 5.0 and grad.tolist() == [2.0, 4.0] and f.best_f == 5.0
 
 
-def test_first_hit_on_an_empty_trace():
-    assert math.isnan(first_hit([], 0.0))
-
-
 def test_minimize_and_compare_share_the_counter():
-    from restarts.compare import BudgetSpent
+    from restarts.comparison import BudgetSpent
     from restarts.solvers import minimize as minimize_module
 
     assert minimize_module.CountedFunction is CountedFunction

@@ -26,9 +26,10 @@ import pandas as pd
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
-from ._counting import BudgetExhausted, CountedFunction, first_hit
-from ._seeding import root_seed
+from ._counting import BudgetExhausted, CountedFunction
+from ._seeding import child_seed, root_seed
 from ._validation import check_bool, check_int, fail
+from .analysis import add_solve_evaluations, success_tol, summarize_comparison
 
 __all__ = ["compare", "summarize", "default_budget", "METHODS", "BudgetSpent", "add_cli"]
 
@@ -249,10 +250,6 @@ def _check_budget(budget: Any, methods: list[str], dim: int) -> int | None:
     return budget
 
 
-def _seed(root: np.random.SeedSequence, *key: int) -> np.random.SeedSequence:
-    return np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + key)
-
-
 def default_budget(problem: Any, rng: Any = 0) -> int:
     """Evaluations :func:`scipy.optimize.differential_evolution` uses with its defaults.
 
@@ -262,13 +259,13 @@ def default_budget(problem: Any, rng: Any = 0) -> int:
     Examples
     --------
     >>> import restarts as rs
-    >>> from restarts.compare import default_budget
+    >>> from restarts.comparison import default_budget
     >>> default_budget(rs.problems.get("branin")) > 0
     True
     """
     root = root_seed(rng, "default_budget()")
     counter = CountedFunction(problem.fun)
-    rgen = np.random.default_rng(_seed(root, _BUDGET_KEY))
+    rgen = np.random.default_rng(child_seed(root, _BUDGET_KEY))
     import warnings
 
     with threadpool_limits(1), warnings.catch_warnings():
@@ -335,17 +332,17 @@ def compare(
     -------
     pandas.DataFrame
         One row per run: ``problem``, ``method``, ``repeat``, ``fun`` (best value
-        found), ``gap`` (``fun - f_min``), ``success``
-        (``gap <= 1e-4 * max(1, |f_min|)``), ``nfev`` (counted evaluations, never
-        above ``budget``), ``time_s``, ``budget``, ``best_so_far_at`` (the evaluation
-        at which the final best was first reached), ``nfev_to_success`` (the
-        evaluation at which the best-so-far first met the success threshold, ``NaN``
-        for a run that did not succeed). Without a known ``f_min`` the
-        reference is the best value any run found. ``df.attrs`` holds ``"traces"``
-        (a dict ``(method, repeat) -> ((nfev, best so far), ...)`` with one pair per
-        improvement, for data profiles; ``np.asarray`` makes it a ``(k, 2)`` array),
-        ``"f_ref"`` (the reference value) and ``"budget_source"`` (``"given"`` or
-        ``"differential_evolution defaults"``).
+        found), ``gap`` (``fun - f_min``), ``success`` (``gap <= 1e-4 * max(1,
+        |f_min|)``, :func:`restarts.analysis.success_tol`), ``nfev`` (counted
+        evaluations, never above ``budget``), ``time_s``, ``budget``,
+        ``best_so_far_at`` (the evaluation at which the final best was first
+        reached), ``nfev_to_success`` (the evaluation at which the best-so-far first
+        met the success threshold, ``NaN`` for a run that did not succeed). Without a
+        known ``f_min`` the reference is the best value any run found. ``df.attrs``
+        holds ``"traces"`` (a dict ``(method, repeat) -> ((nfev, best so far), ...)``
+        with one pair per improvement, for data profiles; ``np.asarray`` makes it a
+        ``(k, 2)`` array), ``"f_ref"`` (the reference value) and ``"budget_source"``
+        (``"given"`` or ``"differential_evolution defaults"``).
 
     Raises
     ------
@@ -410,8 +407,8 @@ def compare(
     d = int(np.asarray(base.bounds).shape[0])
     budget = _check_budget(budget, methods, d)
 
-    shift_root = _seed(root, _BUDGET_KEY - 1)
-    instances = [instance(_seed(shift_root, r) if shift else None) for r in range(repeats)]
+    shift_root = child_seed(root, _BUDGET_KEY - 1)
+    instances = [instance(child_seed(shift_root, r) if shift else None) for r in range(repeats)]
     source = "given"
     if budget is None:
         budget = default_budget(instances[0], root)
@@ -423,7 +420,7 @@ def compare(
         opts = {**_DEFAULTS[method], **(method_options or {}).get(method, {})}
         k = METHODS.index(method)
         for r in range(repeats):
-            tasks.append((instances[r], method, r, budget, _seed(root, r, k), opts))
+            tasks.append((instances[r], method, r, budget, child_seed(root, r, k), opts))
     if n_jobs == 1:
         runs = [_run_one(*t) for t in tasks]
     else:
@@ -448,11 +445,10 @@ def _table(problem: Any, name: str, runs: list[dict], source: str) -> pd.DataFra
         "fun": funs,
     })
     df["gap"] = funs - f_ref
-    df["success"] = (df["gap"] <= 1e-4 * max(1.0, abs(f_ref))).to_numpy()
+    with np.errstate(invalid="ignore"):
+        df["success"] = (df["gap"] <= success_tol(f_ref)).to_numpy()
     for col in ("nfev", "time_s", "budget", "best_so_far_at"):
         df[col] = [r[col] for r in runs]
-    tol = 1e-4 * max(1.0, abs(f_ref)) if np.isfinite(f_ref) else math.nan
-    df["nfev_to_success"] = [first_hit(r["trace"], f_ref + tol) for r in runs]
     df["nfev"] = df["nfev"].astype(int)
     df["budget"] = df["budget"].astype(int)
     df["best_so_far_at"] = df["best_so_far_at"].astype(int)
@@ -461,36 +457,11 @@ def _table(problem: Any, name: str, runs: list[dict], source: str) -> pd.DataFra
                           for r in runs}
     df.attrs["f_ref"] = f_ref
     df.attrs["budget_source"] = source
-    return df
+    return add_solve_evaluations(df)
 
 
-def summarize(df: pd.DataFrame) -> pd.DataFrame:
-    """Per method: success rate, median nfev to success, median gap, median time.
-
-    ``nfev_to_success`` is the median over successful runs of the evaluation at
-    which the best-so-far first met the success threshold; ``NaN`` when no run
-    succeeded.
-
-    Examples
-    --------
-    >>> import restarts as rs
-    >>> df = rs.compare("booth", methods=["tiktak"], budget=300, repeats=2)
-    >>> from restarts.compare import summarize
-    >>> summarize(df).columns.tolist()
-    ['method', 'success_rate', 'nfev_to_success', 'median_gap', 'median_time_s', 'budget']
-    """
-    rows = []
-    for method, g in df.groupby("method", sort=False):
-        ok = g[g["success"]]
-        rows.append({
-            "method": method,
-            "success_rate": float(g["success"].mean()),
-            "nfev_to_success": float(ok["nfev_to_success"].median()) if len(ok) else math.nan,
-            "median_gap": float(g["gap"].median()),
-            "median_time_s": float(g["time_s"].median()),
-            "budget": int(g["budget"].iloc[0]),
-        })
-    return pd.DataFrame(rows)
+#: The one comparison summary, :func:`restarts.analysis.summarize_comparison`.
+summarize = summarize_comparison
 
 
 # --------------------------------------------------------------------------------------
@@ -507,7 +478,7 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     Examples
     --------
     >>> import argparse
-    >>> from restarts.compare import add_cli
+    >>> from restarts.comparison import add_cli
     >>> parser = argparse.ArgumentParser(prog="restarts")
     >>> _ = add_cli(parser.add_subparsers(dest="command"))
     >>> args = parser.parse_args(["compare", "--problem", "booth", "--budget", "200"])
@@ -542,7 +513,7 @@ def _cli_compare(args: argparse.Namespace) -> int:
     df = compare(args.problem, methods=args.methods, budget=args.budget,
                  repeats=args.repeats, rng=args.rng, n_jobs=args.n_jobs, dim=args.dim,
                  shift=args.shift)
-    summary = summarize(df)
+    summary = summarize_comparison(df).drop(columns=["problem"])
     print(f"problem {df['problem'].iloc[0]}  budget {int(df['budget'].iloc[0])} "
           f"({df.attrs['budget_source']})  repeats {args.repeats}")
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
