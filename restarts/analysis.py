@@ -610,6 +610,8 @@ def add_solve_evaluations(table: pd.DataFrame, tol: float | None = None) -> pd.D
     Reads the per-run traces that :func:`restarts.compare` keeps in
     ``table.attrs["traces"]`` (``(method, repeat) -> [(nfev, best so far), ...]``) and
     the reference value ``attrs["f_ref"]``; ``NaN`` for runs that never got there.
+    Tables of several problems key traces ``(problem, method, repeat)`` and hold
+    ``f_ref`` as a dict by problem (``rs.compare`` with a list, ``comparison.concat``).
     Profiles then charge a run the evaluations it needed, not the ones it went on to
     spend. ``rs.compare`` fills its own column with this function; call it again for
     another ``tol``, on one problem's table (traces do not survive CSV).
@@ -645,13 +647,18 @@ def add_solve_evaluations(table: pd.DataFrame, tol: float | None = None) -> pd.D
             f"The 'table' parameter of {owner} must be a restarts.compare() table with its "
             "attrs['traces'] and attrs['f_ref'] (they are lost by CSV)."
         )
-    f_ref = float(f_ref)
-    tol = success_tol(f_ref) if tol is None else check_real(tol, "tol", owner, low=0)
+    if tol is not None:
+        tol = check_real(tol, "tol", owner, low=0)
+    several = isinstance(f_ref, dict)
+    problems = t["problem"] if "problem" in t.columns else [None] * len(t)
     out = []
-    for method, repeat in zip(t["method"], t["repeat"], strict=True):
-        trace = np.asarray(traces.get((method, repeat), ()), dtype=float).reshape(-1, 2)
+    for problem, method, repeat in zip(problems, t["method"], t["repeat"], strict=True):
+        ref = float(f_ref[problem] if several else f_ref)
+        key = (problem, method, repeat) if several else (method, repeat)
+        trace = np.asarray(traces.get(key, ()), dtype=float).reshape(-1, 2)
+        level = success_tol(ref) if tol is None else tol
         with np.errstate(invalid="ignore"):
-            hit = np.flatnonzero(trace[:, 1] - f_ref <= tol)  # the gap rule of 'success'
+            hit = np.flatnonzero(trace[:, 1] - ref <= level)  # the gap rule of 'success'
         out.append(float(trace[hit[0], 0]) if hit.size else math.nan)
     result = t.copy()
     result["nfev_to_success"] = out

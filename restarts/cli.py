@@ -12,14 +12,15 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
+
+from ._format import fmt, short_x, text_table
+from .datasets import DATASETS, load_data
 
 __all__ = ["main", "build_parser", "load_target", "load_data"]
 
 _SOLVERS = {"minimize": "Minimize", "kmeans": "KMeans", "gmm": "GaussianMixture",
             "mlp": "MLP"}
-_DATASETS = ["xor", "digits", "iris", "wine", "breast_cancer"]
 _STARTS = {"uniform": "Uniform", "sobol": "Sobol", "lhs": "LatinHypercube",
            "halton": "Halton"}
 
@@ -84,47 +85,6 @@ def _import(spec: str) -> Any:
     return obj
 
 
-def load_data(name: str) -> tuple[Any, Any]:
-    """``(X, y)`` of a named data set or a file (``.npy``: X only; ``.csv``: last column y).
-
-    Names: ``xor`` (4 points), and scikit-learn's ``digits`` (pixels scaled to
-    [0, 1]), ``iris``, ``wine``, ``breast_cancer`` (standardised).
-
-    Examples
-    --------
-    >>> from restarts.cli import load_data
-    >>> X, y = load_data("xor")
-    >>> X.shape, y.tolist()
-    ((4, 2), [0, 1, 1, 0])
-    """
-    import numpy as np
-
-    if name == "xor":
-        return np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([0, 1, 1, 0])
-    if name in _DATASETS:
-        try:
-            from sklearn import datasets
-        except ImportError:
-            raise UsageError(f"data set {name!r} needs scikit-learn: pip install "
-                             "'restarts[sklearn]'") from None
-        bunch = getattr(datasets, f"load_{name}")()
-        X = np.asarray(bunch.data, dtype=float)
-        if name == "digits":
-            X = X / 16.0
-        else:
-            X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
-        return X, np.asarray(bunch.target)
-    path = Path(name)
-    if path.suffix in (".npy", ".csv"):
-        if not path.exists():
-            raise UsageError(f"data file {name!r} does not exist")
-        if path.suffix == ".npy":
-            return np.load(path, allow_pickle=False), None
-        arr = np.loadtxt(path, delimiter=",", ndmin=2)
-        return arr[:, :-1], arr[:, -1]
-    raise UsageError(f"unknown data {name!r}: use one of {_DATASETS} or a .npy/.csv file")
-
-
 def _bounds(text: str | None) -> Any:
     if text is None:
         return None
@@ -185,7 +145,7 @@ def load_target(target: str, options: dict[str, Any], *, problem: str | None = N
             b = None if bounds is None else np.asarray(bounds, dtype=float)
             return cls(bounds=b, **options), b
         if data is None:
-            raise UsageError(f"'run {key}' needs --data ({', '.join(_DATASETS)} or a file)")
+            raise UsageError(f"'run {key}' needs --data ({', '.join(DATASETS)} or a file)")
         X, y = load_data(data)
         if key == "mlp":
             if y is None:
@@ -279,22 +239,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("every restart failed: see the 'error' column (--table FILE saves it)")
         _save_table(res, cfg["table"])
         return 1
-    from .report import _fmt, _short_x
 
-    print(f"best value: {_fmt(s['best_fun'])}  at x = {_short_x(res.x)}")
+    print(f"best value: {fmt(s['best_fun'])}  at x = {short_x(res.x)}")
     print(f"distinct optima: {s.get('distinct_optima')}   restarts reaching the best: "
           f"{s['hit_rate']:.1%}")
-    print(f"restarts needed for 95% chance of the best: {_fmt(s['restarts_95'])} "
-          f"(interval {_fmt(s['restarts_95_low'])}-{_fmt(s['restarts_95_high'])})")
+    print(f"restarts needed for 95% chance of the best: {fmt(s['restarts_95'])} "
+          f"(interval {fmt(s['restarts_95_low'])}-{fmt(s['restarts_95_high'])})")
     if "expected_optima" in s:
-        print(f"estimated number of optima: {_fmt(s['expected_optima'])}   "
-              f"P(best found): {_fmt(s['p_best_found'])}   "
-              f"chance of a new optimum next: {_fmt(s['missing_mass'])}")
+        print(f"estimated number of optima: {fmt(s['expected_optima'])}   "
+              f"P(best found): {fmt(s['p_best_found'])}   "
+              f"chance of a new optimum next: {fmt(s['missing_mass'])}")
     from .analysis import basin_stats
 
     stats = basin_stats(res).head(cfg["top"])
-    print(stats[["basin", "fun", "count", "share", "mean_nfev"]].to_string(
-        index=False, float_format=lambda v: f"{v:.6g}"))
+    print(text_table(stats[["basin", "fun", "count", "share", "mean_nfev"]], digits=6))
     if cfg["store"]:
         print(f"stored in {cfg['store']} as {cfg['name'] or 'default'!r}")
     _save_table(res, cfg["table"])
@@ -403,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="solver option (Python literal or string); repeatable")
     run.add_argument("--problem", help="problem for 'minimize'")
     run.add_argument("--dim", type=_positive_int, help="dimension of a scalable problem")
-    run.add_argument("--data", help=f"data for kmeans/gmm/mlp: {', '.join(_DATASETS)}, "
+    run.add_argument("--data", help=f"data for kmeans/gmm/mlp: {', '.join(DATASETS)}, "
                      "or a .npy/.csv file")
     run.add_argument("--bounds", help="box as 'LOW,HIGH;LOW,HIGH' (overrides the problem's); "
                      "write --bounds=-5,5 when LOW is negative")

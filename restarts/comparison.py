@@ -27,11 +27,13 @@ from scipy import optimize
 from threadpoolctl import threadpool_limits
 
 from ._counting import BudgetExhausted, CountedFunction
+from ._format import text_table
 from ._seeding import child_seed, root_seed
 from ._validation import check_bool, check_int, fail
 from .analysis import add_solve_evaluations, success_tol, summarize_comparison
 
-__all__ = ["compare", "summarize", "default_budget", "METHODS", "BudgetSpent", "add_cli"]
+__all__ = ["compare", "concat", "summarize", "default_budget", "METHODS", "BudgetSpent",
+           "add_cli"]
 
 _OWNER = "compare()"
 
@@ -460,6 +462,50 @@ def _table(problem: Any, name: str, runs: list[dict], source: str) -> pd.DataFra
     return add_solve_evaluations(df)
 
 
+def concat(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Stack :func:`compare` tables of different problems, keeping traces and references.
+
+    :func:`pandas.concat` drops ``attrs`` that differ; here the traces are re-keyed
+    ``(problem, method, repeat)`` and ``f_ref`` becomes a dict by problem, which
+    :func:`restarts.analysis.add_solve_evaluations`, the profiles and
+    :func:`restarts.plot.traces` read.
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> a = rs.compare("booth", methods=["direct"], budget=100, repeats=1)
+    >>> b = rs.compare("branin", methods=["direct"], budget=100, repeats=1)
+    >>> both = rs.comparison.concat([a, b])
+    >>> sorted(both.attrs["f_ref"]), sorted(both.attrs["traces"])[0]
+    (['booth', 'branin'], ('booth', 'direct', 0))
+    """
+    if isinstance(tables, pd.DataFrame) or not isinstance(tables, Sequence) or not tables:
+        raise fail("tables", "concat()", "a non-empty list of compare() tables", tables,
+                   TypeError)
+    traces: dict[tuple, Any] = {}
+    f_ref: dict[str, float] = {}
+    sources: list[str] = []
+    for t in tables:
+        ref = t.attrs.get("f_ref")
+        names = list(dict.fromkeys(t["problem"].astype(str)))
+        clash = sorted(set(names) & set(f_ref))
+        if clash:
+            raise ValueError(f"The 'tables' parameter of concat() must hold each problem "
+                             f"once. Got {clash} in two tables instead.")
+        if isinstance(ref, dict):  # already several problems
+            f_ref.update(ref)
+            traces.update(t.attrs.get("traces", {}))
+        else:
+            f_ref[names[0]] = math.nan if ref is None else float(ref)
+            traces.update({(names[0], *key): tr
+                           for key, tr in t.attrs.get("traces", {}).items()})
+        sources.append(str(t.attrs.get("budget_source", "given")))
+    out = pd.concat(list(tables), ignore_index=True)
+    out.attrs = {"traces": traces, "f_ref": f_ref,
+                 "budget_source": sources[0] if len(set(sources)) == 1 else "mixed"}
+    return out
+
+
 #: The one comparison summary, :func:`restarts.analysis.summarize_comparison`.
 summarize = summarize_comparison
 
@@ -516,7 +562,7 @@ def _cli_compare(args: argparse.Namespace) -> int:
     summary = summarize_comparison(df).drop(columns=["problem"])
     print(f"problem {df['problem'].iloc[0]}  budget {int(df['budget'].iloc[0])} "
           f"({df.attrs['budget_source']})  repeats {args.repeats}")
-    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(text_table(summary))
     if args.out:
         df.to_csv(args.out, index=False)
         print(f"table written to {args.out}")

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import analysis
+from ._format import fmt, short_x
 from ._validation import fail
 
 __all__ = ["write_report", "load_sources", "run_summary"]
@@ -117,25 +118,6 @@ def load_sources(sources: Any) -> tuple[dict[str, Any], list[pd.DataFrame], dict
 
 
 # -- numbers --------------------------------------------------------------------------
-def _fmt(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        if math.isnan(v):
-            return "–"
-        if math.isinf(v):
-            return "∞" if v > 0 else "-∞"
-        if v == int(v) and abs(v) < 1e9:
-            return str(int(v))
-        return f"{v:.6g}"
-    return str(v)
-
-
 def run_summary(run: Any) -> dict[str, Any]:
     """The headline numbers of one run (used by the report and ``restarts run``).
 
@@ -190,7 +172,7 @@ def _png(ax: Any) -> str:
 def _html_table(df: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in row) + "</tr>"
         for row in df.itertuples(index=False)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -200,21 +182,12 @@ def _md_table(df: pd.DataFrame) -> str:
     cols = [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|") for v in row) + " |")
+        lines.append("| " + " | ".join(fmt(v).replace("|", "\\|") for v in row) + " |")
     return "\n".join(lines)
 
 
 def _kv(d: Mapping[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame({"": list(d.keys()), "value": [_fmt(v) for v in d.values()]})
-
-
-def _short_x(x: Any, n: int = 8) -> str:
-    try:
-        arr = np.asarray(x, dtype=float).ravel()
-    except (TypeError, ValueError):
-        return type(x).__name__
-    text = ", ".join(f"{v:.6g}" for v in arr[:n])
-    return f"[{text}{', …' if arr.size > n else ''}] ({arr.size} values)"
+    return pd.DataFrame({"": list(d.keys()), "value": [fmt(v) for v in d.values()]})
 
 
 class _Page:
@@ -297,20 +270,20 @@ def _run_section(page: _Page, name: str, run: Any, config: Mapping[str, Any]) ->
     headline = {
         "restarts (failed)": f"{s['restarts']} ({s['failed']})",
         "best value": s["best_fun"],
-        "median / worst value": f"{_fmt(s['median_fun'])} / {_fmt(s['worst_fun'])}",
+        "median / worst value": f"{fmt(s['median_fun'])} / {fmt(s['worst_fun'])}",
         "distinct optima": s.get("distinct_optima"),
         "restarts hitting the best": f"{s['hit_rate']:.1%}",
-        "restarts needed for 95%": (f"{_fmt(s['restarts_95'])} (interval "
-                                    f"{_fmt(s['restarts_95_low'])}–{_fmt(s['restarts_95_high'])})"),
+        "restarts needed for 95%": (f"{fmt(s['restarts_95'])} (interval "
+                                    f"{fmt(s['restarts_95_low'])}–{fmt(s['restarts_95_high'])})"),
     }
     if "expected_optima" in s:
         headline["estimated optima (Boender–Rinnooy Kan)"] = s["expected_optima"]
         headline["P(best optimum found)"] = s["p_best_found"]
         headline["P(all optima found)"] = s["p_all_found"]
         headline["chance next restart finds a new optimum"] = (
-            f"{_fmt(s['missing_mass'])} (95% bound {_fmt(s['missing_mass_bound'])})")
+            f"{fmt(s['missing_mass'])} (95% bound {fmt(s['missing_mass_bound'])})")
     if "best_x" in s:
-        headline["best x"] = _short_x(s["best_x"])
+        headline["best x"] = short_x(s["best_x"])
     page.table(_kv(headline), kv=True)
     table = analysis.as_table(run, "report")
     if "basin" in table.columns and table["basin"].notna().any():
@@ -371,7 +344,7 @@ def _compare_section(page: _Page, table: pd.DataFrame) -> None:
     page.heading("Comparison on " + ", ".join(problems))
     budget = table["budget"].iloc[0] if "budget" in table.columns else None
     page.para(f"{table['method'].nunique()} methods, {len(problems)} problems, "
-              f"{len(table)} runs" + (f", budget {_fmt(budget)} evaluations per run"
+              f"{len(table)} runs" + (f", budget {fmt(budget)} evaluations per run"
                                       if budget is not None else "") + ".")
     page.table(analysis.summarize_comparison(table))
     page.para(f"A run succeeds when its gap to the reference value f* is at most "

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -138,13 +137,14 @@ def test_compare_subcommand_and_report_on_its_csv(tmp_path):
 
 
 def test_demo_quick(tmp_path):
-    t0 = time.perf_counter()
     proc = cli("demo", "--quick", "--out", tmp_path, cwd=tmp_path, timeout=300)
-    elapsed = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for heading in ("XOR", "digits", "k-means", "Rastrigin", "global optimizers"):
-        assert heading in out
+    # every section runs (scikit-learn is in the README's install line): none skipped
+    assert "skipping" not in out
+    for number, heading in enumerate(("XOR", "handwritten digits", "k-means", "Rastrigin",
+                                      "global optimizers"), start=1):
+        assert f"{number}. " in out and heading in out.split(f"{number}. ", 1)[1]
     assert "zeros" in out and "he_normal" in out
     page = tmp_path / "restarts-demo.html"
     assert f"HTML report: {page.resolve()}" in out
@@ -152,9 +152,9 @@ def test_demo_quick(tmp_path):
     import restarts as rs
 
     names = rs.Store(tmp_path / "restarts-demo.db").names()
-    assert "xor/zeros" in names and "rastrigin-2d" in names
-    # generous: the machine is shared; the target on an idle 2-core box is < 20 s
-    assert elapsed < 90, f"demo --quick took {elapsed:.1f} s"
+    assert {"xor/zeros", "digits/he_normal", "kmeans/k-means++", "rastrigin-2d"} <= set(names)
+    summary = (tmp_path / "restarts-demo.md").read_text()
+    assert "Comparison on rastrigin, six_hump_camel" in summary
     # a second run resumes every stored run instead of recomputing
     again = cli("demo", "--quick", "--out", tmp_path, "--no-report", cwd=tmp_path,
                 timeout=300)

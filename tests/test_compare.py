@@ -11,7 +11,7 @@ import pytest
 from conftest import Counted
 
 import restarts as rs
-from restarts.comparison import METHODS, add_cli, default_budget, summarize
+from restarts.comparison import METHODS, add_cli, concat, default_budget, summarize
 
 
 def _rows(df):
@@ -79,10 +79,24 @@ def test_success_threshold_by_hand():
     assert df["success"].iloc[0] and df["gap"].iloc[0] < 5e-4
 
 
-def test_tables_concatenate():
-    a = rs.compare("booth", methods=["direct"], budget=100, repeats=2)
+def test_tables_concatenate_keeping_traces_and_references():
+    a = rs.compare("booth", methods=["direct", "tiktak"], budget=100, repeats=2)
     b = rs.compare("branin", methods=["direct"], budget=100, repeats=3)
-    assert len(pd.concat([a, b], ignore_index=True)) == 5
+    both = concat([a, b])
+    pd.testing.assert_frame_equal(both.drop(columns="time_s"),
+                                  pd.concat([a, b], ignore_index=True).drop(columns="time_s"))
+    assert both.attrs["f_ref"] == {"booth": a.attrs["f_ref"], "branin": b.attrs["f_ref"]}
+    for name, t in (("booth", a), ("branin", b)):
+        for key, trace in t.attrs["traces"].items():
+            assert both.attrs["traces"][(name, *key)] == trace
+    # the profiles' evaluations-to-success read each problem's own trace and f_ref
+    again = rs.analysis.add_solve_evaluations(both)
+    pd.testing.assert_series_equal(again["nfev_to_success"], both["nfev_to_success"])
+    s = summarize(both)
+    assert s[["problem", "method", "runs"]].values.tolist() == [
+        ["booth", "direct", 2], ["booth", "tiktak", 2], ["branin", "direct", 3]]
+    with pytest.raises(ValueError, match=r"each problem once.*\['booth'\]"):
+        concat([a, both])
 
 
 def test_problem_without_f_min_is_compared_against_best_found():

@@ -180,9 +180,23 @@ def test_readme_starts_with_the_two_commands():
     text = (ROOT / "README.md").read_text()
     first = _FENCE.search(text)
     assert first.group(1) == "bash"
-    assert first.group(2).splitlines() == ["pip install '.[plot]' && restarts demo",
+    assert first.group(2).splitlines() == ["pip install '.[demo]' && restarts demo",
                                            "pip install '.[test]' && pytest"]
     assert text[: first.start()].strip() == "# restarts"  # nothing before them but the title
+
+
+def test_readme_first_command_installs_what_the_demo_needs():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    first = _FENCE.search((ROOT / "README.md").read_text()).group(2).splitlines()[0]
+    extra = re.search(r"\.\[(\w+)\]", first).group(1)
+    names = {re.split(r"[<>=\[ ]", req)[0] for req in extras[extra]}
+    # the demo's digits sections need scikit-learn, its report's figures matplotlib
+    assert {"scikit-learn", "matplotlib"} <= names
+    ci = {re.split(r"[<>=\[ ]", req)[0] for req in extras["test"]}
+    assert names <= ci  # CI installs '.[test]': the demo's needs are tested there
 
 
 def test_no_run_is_rare():

@@ -17,7 +17,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import restarts as rs  # noqa: E402
-from restarts.report import _fmt, load_sources, write_report  # noqa: E402
+from restarts._format import fmt  # noqa: E402
+from restarts.report import load_sources, write_report  # noqa: E402
 
 
 class _Collect(HTMLParser):
@@ -84,13 +85,13 @@ def test_report_parses_embeds_every_figure_and_states_best(run, compare_table, t
     assert len(parsed.images) == 4 + 3 + 3
     text = " ".join(parsed.text)
     assert f"{len(parsed.images)} figures" in text
-    assert _fmt(run.fun) in text
+    assert fmt(run.fun) in text
     assert "Performance profile" in text and "direct" in text
     assert "could not be drawn" not in text
     assert "http://" not in page.read_text() and "https://" not in page.read_text()
     summary = md.read_text()
     assert summary.startswith("# T")
-    assert _fmt(run.fun) in summary and "| basin |" in summary
+    assert fmt(run.fun) in summary and "| basin |" in summary
 
 
 def test_report_from_store_and_csv_tables(run, compare_table, tmp_path):
@@ -104,7 +105,7 @@ def test_report_from_store_and_csv_tables(run, compare_table, tmp_path):
     assert len(compares) == 1 and "solver" in configs["wave"]
     page, _ = write_report([str(db), str(tmp_path / "cmp.csv")], tmp_path / "out")
     text = " ".join(_parse(page).text)
-    assert _fmt(stored.fun) in text and "Configuration" in text
+    assert fmt(stored.fun) in text and "Configuration" in text
 
 
 @pytest.mark.parametrize("sources, out, exc, match", [
