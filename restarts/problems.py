@@ -72,7 +72,7 @@ import numpy as np
 from ._seeding import root_seed
 from ._validation import check_array, check_bounds, check_callable, check_int, check_real, fail
 
-__all__ = ["Problem", "names", "get"]
+__all__ = ["Problem", "names", "get", "bbob"]
 
 _PI = np.pi
 
@@ -855,6 +855,28 @@ def names() -> list[str]:
     (True, ['ackley', 'beale', 'bohachevsky'])
     """
     return sorted(_REGISTRY)
+
+
+def bbob(function: int, instance: int, dim: int) -> Problem:
+    """A function of COCO's BBOB suite, through ``cocoex`` (extra ``restarts[bbob]``).
+
+    ``function`` 1-24 (five groups: separable 1-5, moderate 6-9, ill-conditioned
+    10-14, multimodal with global structure 15-19, weakly structured 20-24),
+    ``instance`` >= 1 (COCO's seeded rotation, optimum and offset), ``dim`` 2-640.
+    Bounds ``[-5, 5]^d``; ``f_min`` and ``x_min`` are the instance's ``f_opt`` and
+    ``x_opt``. The objective pickles (for worker processes). See
+    ``restarts._bbob`` for the function names and groups.
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> p = rs.problems.bbob(8, instance=1, dim=5)
+    >>> p.name, p.f_min, p(p.x_min) == p.f_min
+    ('bbob_f008_i01_d05', 149.15, True)
+    """
+    from ._bbob import bbob_spec
+
+    return Problem(**bbob_spec(function, instance, dim))
 
 
 def get(name: str, dim: int | None = None, shift: Any = None) -> Problem:
