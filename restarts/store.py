@@ -16,6 +16,13 @@ One file holds many runs. Three tables (SQLite, WAL journal, standard-library
     run's name: ``fun``, ``success``, ``nit``, ``nfev``, ``message`` (what the solver
     returned, ``NULL`` when it returned nothing), ``time_s``, ``error`` (non-``NULL`` ⇔ the
     restart failed), ``attempts``, ``has_result``, ``start``, ``x``, ``x_note``, ``extra``.
+``writers``
+    One row per run being written: ``run``, ``token`` (this writer), ``pid``, ``host``,
+    ``pid_start`` (when that process started, against reused pids), ``heartbeat``. A
+    writer holds its run: while it lives, no other process may write, replace or delete
+    that run (they get a ``ValueError`` naming the holder), and every commit checks the
+    token, so a writer whose run was taken from it stops instead of mixing two runs.
+    Created on first write in stores made before it existed.
 
 Arrays (``start``, ``x``) are stored without pickle, as ``b"<dtype>;<shape>\\n"``
 followed by the C-order bytes (:func:`encode_array` / :func:`decode_array`); only
@@ -41,7 +48,8 @@ import pandas as pd
 
 from ._result import LocalResult, MultistartResult, Restart
 
-__all__ = ["Store", "open_run", "encode_array", "decode_array", "SCHEMA_VERSION"]
+__all__ = ["Store", "open_run", "encode_array", "decode_array", "SCHEMA_VERSION",
+           "RunTakenError"]
 
 SCHEMA_VERSION = 1
 _APPLICATION_ID = 0x52535452  # "RSTR": marks the file as a restarts store
@@ -85,6 +93,17 @@ CREATE TABLE restarts (
     PRIMARY KEY (run, restart)
 ) WITHOUT ROWID;
 """
+_WRITERS = """CREATE TABLE IF NOT EXISTS writers (
+    run TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    pid_start TEXT,
+    heartbeat REAL NOT NULL
+)"""
+# A writer on another host is presumed alive while it committed this recently (its pid
+# cannot be checked from here).
+_LEASE_S = 600.0
 _RUN_COLUMNS = ("name", "created", "seed_entropy", "seed_spawn_key", "n_starts", "strategy",
                 "solver", "package_version", "config", "n_done", "stopped_by", "finished")
 _RESTART_COLUMNS = ("run", "restart", "fun", "success", "nit", "nfev", "time_s", "error",
@@ -275,13 +294,74 @@ def _classify(path: str, param: str, owner: str) -> bool:
     return True
 
 
-def _connect(path: str) -> sqlite3.Connection:
-    con = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    con.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash never corrupts, commits stay cheap
-    return con
+def _connect(path: str, mode: str | None = None) -> sqlite3.Connection:
+    """A connection; ``mode`` ``"ro"`` or ``"immutable"`` reads a store on read-only media
+    (``"immutable"`` also when SQLite cannot create the WAL's shared-memory file there)."""
+    if mode is None:
+        con = sqlite3.connect(path, timeout=30.0, isolation_level=None,
+                              check_same_thread=False)
+        con.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash never corrupts, commits cheap
+        return con
+    from urllib.parse import quote
+
+    query = "mode=ro" if mode == "ro" else "immutable=1"
+    return sqlite3.connect(f"file:{quote(os.path.abspath(path))}?{query}", uri=True,
+                           timeout=30.0, isolation_level=None, check_same_thread=False)
 
 
-def _corrupt(path: str, exc: BaseException) -> ValueError:
+def _rollback(con: sqlite3.Connection) -> None:
+    """Roll back if a transaction is open (SQLite ends it itself on some errors, such as
+    a full disk; a second ROLLBACK would hide that error behind its own)."""
+    if con.in_transaction:
+        try:
+            con.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+def _writable(path: str) -> bool:
+    """Whether this process may write ``path`` and create its journal files next to it
+    (``access(2)`` also says no on read-only media, even to root)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return os.access(folder, os.W_OK) and (not os.path.exists(path)
+                                           or os.access(path, os.W_OK))
+
+
+def _read_only(path: str) -> OSError:
+    import errno
+
+    if not os.path.exists(path):
+        folder = os.path.dirname(os.path.abspath(path))
+        return OSError(errno.EACCES, (
+            f"Cannot create the store {path!r}: its directory {folder!r} is not writable "
+            "(read-only medium or permissions). Pass a path in a writable directory."))
+    return OSError(errno.EROFS, (
+        f"The store {path!r} is read-only (a read-only file, directory or medium): "
+        "rs.Store(path) can load it, but a run cannot be written to it. Copy it to a "
+        "writable directory, or pass another store=..."))
+
+
+def _db_error(path: str, exc: BaseException) -> Exception:
+    """The error to raise for SQLite's ``exc`` on the store ``path``: what went wrong
+    and what to do (a full disk, read-only media, a lock held too long), and only
+    otherwise "damaged"."""
+    import errno
+
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if name.startswith("SQLITE_FULL") or "database or disk is full" in text:
+        return OSError(errno.ENOSPC, (
+            f"The store {path!r} is full: no space left on its device (or over quota). "
+            "The restarts saved so far are intact; free some space or move the store, "
+            "then run again to resume."))
+    if name.startswith("SQLITE_READONLY") or "readonly database" in text or (
+            (name.startswith("SQLITE_CANTOPEN") or "unable to open" in text)
+            and not _writable(path)):
+        return _read_only(path)
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return OSError(errno.EBUSY, (
+            f"The store {path!r} stayed locked by another connection for 30 s ({text}). "
+            "Close what holds it (an open transaction in another program), then retry."))
     return ValueError(
         f"{path!r} is damaged or is not a restarts store ({type(exc).__name__}: {exc}). "
         "Restore a backup or pass a new path."
@@ -300,9 +380,9 @@ def _validate(con: sqlite3.Connection, path: str) -> bool:
         try:
             return _validate_snapshot(con, path)
         finally:
-            con.execute("ROLLBACK")  # read-only: nothing to keep
+            _rollback(con)  # read-only: nothing to keep
     except _DB_ERRORS as exc:
-        raise _corrupt(path, exc) from None
+        raise _db_error(path, exc) from None
 
 
 def _validate_snapshot(con: sqlite3.Connection, path: str) -> bool:
@@ -342,7 +422,7 @@ def _validate_snapshot(con: sqlite3.Connection, path: str) -> bool:
                 "Restore a backup or pass a new path."
             )
     except _DB_ERRORS as exc:
-        raise _corrupt(path, exc) from None
+        raise _db_error(path, exc) from None
     return False
 
 
@@ -370,11 +450,12 @@ def _create(con: sqlite3.Connection) -> None:
             for stmt in _SCHEMA.strip().split(";"):
                 if stmt.strip():
                     con.execute(stmt)
+            con.execute(_WRITERS)
             con.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
             con.execute(f"PRAGMA application_id={_APPLICATION_ID}")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
 
 
@@ -383,10 +464,32 @@ def _open(path: str, param: str, owner: str, *, create: bool) -> sqlite3.Connect
     exists = _classify(path, param, owner)
     if not exists and not create:
         return None
+    writable = _writable(path)
+    if create and not writable:
+        raise _read_only(path)
+    if not writable:  # read-only media: read without locks or journal files
+        for mode in ("ro", "immutable"):
+            try:
+                con = _connect(path, mode)
+            except sqlite3.Error:
+                continue
+            try:
+                empty = _validate(con, path)
+            except OSError:  # e.g. "ro" needs the WAL's -shm file, which cannot be made
+                con.close()
+                continue
+            except BaseException:
+                con.close()
+                raise
+            if empty:
+                con.close()
+                return None
+            return con
+        raise _read_only(path)
     try:
         con = _connect(path)
     except _DB_ERRORS as exc:
-        raise _corrupt(path, exc) from None
+        raise _db_error(path, exc) from None
     try:
         empty = _validate(con, path)
         if empty:
@@ -396,7 +499,7 @@ def _open(path: str, param: str, owner: str, *, create: bool) -> sqlite3.Connect
             try:
                 _create(con)
             except _DB_ERRORS as exc:
-                raise _corrupt(path, exc) from None
+                raise _db_error(path, exc) from None
         if create:
             _enable_wal(con)
     except BaseException:
@@ -415,14 +518,101 @@ def _canon_json(value: Any) -> str:
     return json.dumps(_jsonify(value), sort_keys=True)
 
 
+# -- who writes a run ------------------------------------------------------------------
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _pid_start(pid: int) -> str | None:
+    """When process ``pid`` started (Linux ``/proc``), so a reused pid is not mistaken for
+    the writer; ``None`` where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OSError, OverflowError):
+        return False
+    return True
+
+
+def _holder(con: sqlite3.Connection, name: str) -> tuple | None:
+    """The live writer of run ``name`` as ``(token, pid, host, heartbeat)``, or ``None``
+    (no writer, or one that died: its row is stale and may be taken over)."""
+    row = con.execute("SELECT token, pid, host, pid_start, heartbeat FROM writers "
+                      "WHERE run=?", (name,)).fetchone()
+    if row is None:
+        return None
+    try:
+        token, pid, host, pid_start, heartbeat = str(row[0]), int(row[1]), str(row[2]), \
+            row[3], float(row[4])
+    except (TypeError, ValueError):  # a damaged row holds nothing
+        return None
+    if host != _host():
+        return (token, pid, host, heartbeat) if time.time() - heartbeat < _LEASE_S else None
+    if not _pid_alive(pid):
+        return None
+    if pid_start is not None and _pid_start(pid) not in (None, str(pid_start)):
+        return None  # the pid was reused by another process
+    return token, pid, host, heartbeat
+
+
+def _held_by(path: str, name: str, holder: tuple, what: str) -> ValueError:
+    token, pid, host, heartbeat = holder
+    since = _dt.datetime.fromtimestamp(heartbeat, _dt.timezone.utc).isoformat(
+        timespec="seconds")
+    who = "this process" if (pid == os.getpid() and host == _host()) else \
+        f"process {pid} on {host}"
+    return ValueError(
+        f"Cannot {what} run {name!r} of the store {path!r}: {who} is writing it (last "
+        f"commit {since}). Wait for that run to finish or stop it (a stopped run resumes "
+        "where it was), or use another name=..."
+    )
+
+
+def _ensure_writers(con: sqlite3.Connection) -> None:
+    if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='writers'"
+                   ).fetchone() is None:
+        con.execute(_WRITERS)
+
+
+class RunTakenError(ValueError):
+    """The run this process was writing was replaced or deleted by another one."""
+
+
 # -- the run sink used by multistart() -------------------------------------------------
 class RunSink:
     """Writes one run's finished restarts: one transaction per :meth:`add` call."""
 
-    def __init__(self, con: sqlite3.Connection, path: str, name: str) -> None:
+    def __init__(self, con: sqlite3.Connection, path: str, name: str, token: str) -> None:
         self._con = con
         self.path = path
         self.name = name
+        self.token = token
+
+    def _check_token(self) -> None:
+        """Inside a write transaction: this process still holds the run (else roll back
+        and stop, so rows of two runs never mix)."""
+        row = self._con.execute("SELECT token FROM writers WHERE run=?",
+                                (self.name,)).fetchone()
+        if row is None or row[0] != self.token:
+            raise RunTakenError(
+                f"The run {self.name!r} of the store {self.path!r} was replaced or deleted "
+                "by another process while this one was writing it; this process stopped "
+                "writing (its restarts would have mixed with another run's). Run again "
+                "to resume or recompute it."
+            )
 
     def add(self, records: Iterable[Restart]) -> None:
         """Commit finished restarts (one transaction)."""
@@ -435,13 +625,18 @@ class RunSink:
         con = self._con
         con.execute("BEGIN IMMEDIATE")  # take the write lock now: waits, never fails midway
         try:
+            self._check_token()
+            con.execute("UPDATE writers SET heartbeat=? WHERE run=?", (time.time(), name))
             if plain:
                 con.executemany(_INSERT_PLAIN, plain)
             if full:
                 con.executemany(_INSERT, full)
             con.execute("COMMIT")
+        except _DB_ERRORS as exc:
+            _rollback(con)
+            raise _db_error(self.path, exc) from None
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
 
     def n_saved(self) -> int:
@@ -451,13 +646,29 @@ class RunSink:
 
     def finish(self, n_done: int, stopped_by: str | None) -> None:
         """Record that the run returned restarts ``0..n_done-1`` (and why it stopped)."""
-        self._con.execute(
-            "UPDATE runs SET n_done=?, stopped_by=?, finished=? WHERE name=?",
-            (int(n_done), stopped_by, _now(), self.name),
-        )
+        con = self._con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            self._check_token()
+            con.execute("UPDATE runs SET n_done=?, stopped_by=?, finished=? WHERE name=?",
+                        (int(n_done), stopped_by, _now(), self.name))
+            con.execute("COMMIT")
+        except _DB_ERRORS as exc:
+            _rollback(con)
+            raise _db_error(self.path, exc) from None
+        except BaseException:
+            _rollback(con)
+            raise
 
     def close(self) -> None:
-        self._con.close()
+        """Let go of the run (another process may write it now) and close the file."""
+        try:
+            self._con.execute("DELETE FROM writers WHERE run=? AND token=?",
+                              (self.name, self.token))
+        except sqlite3.Error:  # pragma: no cover - a dead row is taken over anyway
+            pass
+        finally:
+            self._con.close()
 
 
 def _now() -> str:
@@ -490,9 +701,17 @@ def open_run(
     key_json = json.dumps([int(k) for k in root.spawn_key])
     con = _open(path, "store", owner, create=True)
     assert con is not None
+    import uuid
+
+    token = uuid.uuid4().hex
     try:
         con.execute("BEGIN IMMEDIATE")  # one writer decides whether the run exists
         try:
+            _ensure_writers(con)
+            holder = _holder(con, name)
+            if holder is not None:  # another live process writes this run
+                raise _held_by(path, name, holder,
+                               "replace" if overwrite else "write")
             row = con.execute(
                 "SELECT seed_entropy, seed_spawn_key, config FROM runs WHERE name=?", (name,)
             ).fetchone()
@@ -501,7 +720,7 @@ def open_run(
                 try:  # a damaged configuration is a damaged store, not a traceback
                     stored = _identity(row[2])
                 except (ValueError, TypeError) as exc:
-                    raise _corrupt(path, exc) from None
+                    raise _db_error(path, exc) from None
             now = _identity(config_json)
             same = row is not None and (row[0], row[1]) == (entropy_json, key_json) and \
                 not _differences(stored, now)
@@ -518,7 +737,7 @@ def open_run(
                         rec = _restart_from_row(r)
                         done[rec.index] = rec
                 except (ValueError, TypeError, json.JSONDecodeError) as exc:
-                    raise _corrupt(path, exc) from None
+                    raise _db_error(path, exc) from None
             if row is not None and not same:
                 con.execute("DELETE FROM restarts WHERE run=?", (name,))
                 con.execute("DELETE FROM runs WHERE name=?", (name,))
@@ -535,17 +754,21 @@ def open_run(
                 con.execute("UPDATE runs SET n_done=NULL, stopped_by=NULL, finished=NULL, "
                             "n_starts=?, config=? WHERE name=?",
                             (int(config.get("n_starts", 0)), config_json, name))
+            con.execute("INSERT OR REPLACE INTO writers (run, token, pid, host, pid_start, "
+                        "heartbeat) VALUES (?,?,?,?,?,?)",
+                        (name, token, os.getpid(), _host(), _pid_start(os.getpid()),
+                         time.time()))
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
     except _DB_ERRORS as exc:
         con.close()
-        raise _corrupt(path, exc) from None
+        raise _db_error(path, exc) from None
     except BaseException:
         con.close()
         raise
-    return RunSink(con, path, name), done
+    return RunSink(con, path, name, token), done
 
 
 def _identity(config_json: str) -> Any:
@@ -676,14 +899,14 @@ class Store:
                 "LEFT JOIN restarts x ON x.run = r.name GROUP BY r.name ORDER BY r.rowid"
             ).fetchall()
         except _DB_ERRORS as exc:
-            raise _corrupt(self.path, exc) from None
+            raise _db_error(self.path, exc) from None
         finally:
             con.close()
         try:
             df = pd.DataFrame(rows, columns=columns)
             df["best_fun"] = df["best_fun"].astype(float)
         except (TypeError, ValueError) as exc:
-            raise _corrupt(self.path, exc) from None
+            raise _db_error(self.path, exc) from None
         return df
 
     def load(self, name: str, *, canonical: Any = None) -> MultistartResult:
@@ -725,13 +948,13 @@ class Store:
             entropy = json.loads(run[0])
             spawn_key = tuple(json.loads(run[1]))
         except _DB_ERRORS as exc:
-            raise _corrupt(self.path, exc) from None
+            raise _db_error(self.path, exc) from None
         except ValueError as exc:
             if "no run named" in str(exc):
                 raise
-            raise _corrupt(self.path, exc) from None
+            raise _db_error(self.path, exc) from None
         except (TypeError, KeyError, AttributeError) as exc:
-            raise _corrupt(self.path, exc) from None
+            raise _db_error(self.path, exc) from None
         finally:
             con.close()
         try:
@@ -739,7 +962,7 @@ class Store:
             strategy = config.get("strategy")
             strategy = strategy.get("strategy") if isinstance(strategy, dict) else strategy
         except (TypeError, ValueError, AttributeError) as exc:
-            raise _corrupt(self.path, exc) from None
+            raise _db_error(self.path, exc) from None
         return MultistartResult(
             restarts=restarts, seed_entropy=entropy, seed_spawn_key=spawn_key,
             ftol=ftol, xtol=xtol, canonical=canonical,
@@ -754,7 +977,7 @@ class Store:
         Raises
         ------
         ValueError
-            If there is no run called ``name``.
+            If there is no run called ``name``, or another live process is writing it.
         """
         name = self._check_name(name, "delete")
         con = self._read()
@@ -766,14 +989,21 @@ class Store:
                 if con.execute("SELECT 1 FROM runs WHERE name=?", (name,)).fetchone() is None:
                     names = [r[0] for r in con.execute("SELECT name FROM runs")]
                     raise self._missing(name, names)
+                has_writers = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' "
+                                          "AND name='writers'").fetchone() is not None
+                if has_writers:
+                    holder = _holder(con, name)
+                    if holder is not None:
+                        raise _held_by(self.path, name, holder, "delete")
+                    con.execute("DELETE FROM writers WHERE run=?", (name,))
                 con.execute("DELETE FROM restarts WHERE run=?", (name,))
                 con.execute("DELETE FROM runs WHERE name=?", (name,))
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                _rollback(con)
                 raise
         except _DB_ERRORS as exc:
-            raise _corrupt(self.path, exc) from None
+            raise _db_error(self.path, exc) from None
         finally:
             con.close()
 

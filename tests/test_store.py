@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import runpy
 import shutil
 import signal
 import sqlite3
@@ -598,3 +600,201 @@ def test_an_independent_run_can_be_extended_and_shrunk(tmp_path):
                            name="a")
     assert fewer.calls == [] and len(shrunk) == 5
     same_table(rs.Store(path).load("a"), shrunk)
+
+
+# -- who writes a run ------------------------------------------------------------------
+WRITER = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    import restarts as rs
+
+    def slow(start, rng):
+        time.sleep(0.05)
+        x = np.asarray(start) + 0.01 * rng.normal(size=2)
+        return rs.LocalResult(x=x, fun=float(x @ x))
+
+    if __name__ == "__main__":
+        print("go", flush=True)
+        rs.multistart(slow, 40, starts=rs.starts.Uniform([(-2, 2), (-2, 2)]), rng=0,
+                      store=sys.argv[1], name="r")
+        print("done", flush=True)
+""")
+
+
+def _n_rows(path, name):
+    if not os.path.exists(path):
+        return 0
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        if not con.execute("select 1 from sqlite_master where name='restarts'").fetchone():
+            return 0
+        return con.execute("select count(*) from restarts where run=?", (name,)).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_a_run_being_written_cannot_be_replaced_deleted_or_written_twice(tmp_path):
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    path = tmp_path / "owned.sqlite"
+    proc = _start(script, path)
+    t0 = time.monotonic()
+    while _n_rows(path, "r") == 0:
+        assert time.monotonic() - t0 < 60 and proc.poll() is None
+        time.sleep(0.02)
+    ns = runpy.run_path(str(script), run_name="writer")
+    kw = dict(starts=rs.starts.Uniform([(-2, 2), (-2, 2)]), store=path, name="r")
+    held = f"Cannot replace run 'r' of the store '{path}': process {proc.pid} on"
+    with pytest.raises(ValueError, match=re.escape(held)):
+        rs.multistart(ns["slow"], 40, rng=1, overwrite=True, **kw)
+    with pytest.raises(ValueError, match=f"Cannot delete run 'r' .*process {proc.pid} on"):
+        rs.Store(path).delete("r")
+    with pytest.raises(ValueError, match=f"Cannot write run 'r' .*process {proc.pid} on"):
+        rs.multistart(ns["slow"], 40, rng=0, **kw)  # the same run: would compute it twice
+    assert proc.poll() is None, "the writer finished before every attempt was made"
+    assert proc.wait(timeout=60) == 0
+    # Only seed 0's rows: exactly the uninterrupted run.
+    ref = rs.multistart(ns["slow"], 40, starts=rs.starts.Uniform([(-2, 2), (-2, 2)]), rng=0)
+    same_table(rs.Store(path).load("r"), ref)
+    # Once the writer is done, replacing and deleting work.
+    res = rs.multistart(ns["slow"], 3, rng=1, overwrite=True, **kw)
+    same_table(rs.Store(path).load("r"), res)
+    rs.Store(path).delete("r")
+    assert "r" not in rs.Store(path)
+
+
+class Hijacker:
+    """Restart 3 replaces the run behind its writer's back, as an older restarts (that
+    knows nothing of writers) or a hand-written SQL statement would."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __call__(self, start, rng):
+        if int(start[0]) == 3:
+            con = sqlite3.connect(self.path)
+            with con:
+                con.execute("DELETE FROM writers")
+                con.execute("DELETE FROM restarts")
+                con.execute("UPDATE runs SET seed_entropy='1'")
+            con.close()
+        return start, float(start[0])
+
+
+def test_a_writer_whose_run_was_taken_stops_without_mixing(tmp_path):
+    path = str(tmp_path / "taken.sqlite")
+    with pytest.raises(ValueError, match="was replaced or deleted by another process"):
+        rs.multistart(Hijacker(path), 8, starts=np.arange(8.0).reshape(-1, 1), rng=0,
+                      store=path, name="r", batch_size=1)
+    assert _n_rows(path, "r") == 0  # nothing of the old writer landed in the new run
+
+
+# -- errors that name the cause --------------------------------------------------------
+def big(start, rng):
+    return np.full(2000, float(start[0])), float(start[0])
+
+
+def test_a_full_disk_is_an_oserror_naming_the_store_and_what_was_saved_stays(tmp_path,
+                                                                            monkeypatch):
+    import errno
+
+    import restarts.store as store_module
+
+    path = str(tmp_path / "full.sqlite")
+    rs.multistart(big, 2, starts=np.zeros((2, 1)), rng=0, store=path, name="small")
+    real = store_module._connect
+
+    def tiny(p, *mode):  # the file may grow by 60 pages only: a full disk
+        con = real(p, *mode)
+        pages = con.execute("PRAGMA page_count").fetchone()[0]
+        con.execute(f"PRAGMA max_page_count={pages + 60}")
+        return con
+
+    monkeypatch.setattr(store_module, "_connect", tiny)
+    with pytest.raises(OSError) as info:
+        rs.multistart(big, 200, starts=np.arange(200.0).reshape(-1, 1), rng=0, store=path,
+                      name="big", batch_size=5)
+    assert info.value.errno == errno.ENOSPC
+    assert f"The store {path!r} is full" in str(info.value) and "resume" in str(info.value)
+    monkeypatch.undo()
+    runs = rs.Store(path).runs().set_index("name")
+    assert runs.loc["small", "n_stored"] == 2 and 0 < runs.loc["big", "n_stored"] < 200
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    # Space again: the run resumes and completes.
+    assert len(rs.multistart(big, 200, starts=np.arange(200.0).reshape(-1, 1), rng=0,
+                             store=path, name="big", batch_size=5)) == 200
+
+
+def test_read_only_directory_loads_but_refuses_writes_by_name(tmp_path, monkeypatch):
+    import restarts.store as store_module
+
+    path = str(tmp_path / "ro.sqlite")
+    res = run(path, n=6)
+    folder = str(tmp_path)
+    real = os.access
+
+    def access(p, mode, **kw):  # what access(2) says on read-only media, even to root
+        if mode & os.W_OK and os.path.abspath(p).startswith(folder):
+            return False
+        return real(p, mode, **kw)
+
+    monkeypatch.setattr(store_module.os, "access", access)
+    same_table(rs.Store(path).load("a"), res)  # loading works
+    with pytest.raises(OSError, match=re.escape(f"The store {path!r} is read-only")):
+        run(path, n=6, name="b")
+    new = str(tmp_path / "new.sqlite")
+    with pytest.raises(OSError, match=re.escape(f"Cannot create the store {new!r}: its "
+                                                f"directory {folder!r} is not writable")):
+        run(new, n=2)
+    with pytest.raises(OSError, match="is read-only"):
+        rs.Store(path).delete("a")
+
+
+RO_PROBE = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import restarts as rs
+
+    folder = sys.argv[1]
+    print(len(rs.Store(folder + "/s.sqlite").load("a")))
+    for path, name in ((folder + "/s.sqlite", "b"), (folder + "/new.sqlite", "a")):
+        try:
+            rs.multistart(lambda s, rng: (s, 1.0), 2, starts=np.ones((2, 1)), rng=0,
+                          store=path, name=name)
+        except OSError as exc:
+            print(type(exc).__name__, exc)
+""")
+
+
+def _unshare_works():
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-rm", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs user namespaces (unshare -rm)")
+def test_real_read_only_mount(tmp_path):
+    path = tmp_path / "s.sqlite"
+    run(path, n=3)
+    (tmp_path / "probe.py").write_text(RO_PROBE)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(os.path.dirname(os.path.abspath(rs.__file__)))]
+        + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    out = subprocess.run(
+        ["unshare", "-rm", "sh", "-c",
+         f"mount -t tmpfs tmpfs {mnt} && cp {path} {mnt}/ && mount -o remount,ro {mnt} "
+         f"&& {sys.executable} {tmp_path / 'probe.py'} {mnt}"],
+        capture_output=True, text=True, env=env, timeout=100)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "3",
+        f"OSError [Errno 30] The store '{mnt}/s.sqlite' is read-only (a read-only file, "
+        "directory or medium): rs.Store(path) can load it, but a run cannot be written to "
+        "it. Copy it to a writable directory, or pass another store=...",
+        f"PermissionError [Errno 13] Cannot create the store '{mnt}/new.sqlite': its "
+        f"directory '{mnt}' is not writable (read-only medium or permissions). Pass a path "
+        "in a writable directory.",
+    ]
