@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import restarts as rs
-from restarts import _dispatch
+from restarts import _pool
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,12 +46,12 @@ def _env():
 @pytest.mark.skipif(shutil.which("taskset") is None, reason="needs taskset (util-linux)")
 def test_n_jobs_minus_one_uses_the_cpus_the_process_may_use():
     code = ("import os, numpy as np, restarts as rs\n"
-            "from restarts import _dispatch\n"
+            "from restarts import _pool\n"
             "def f(s, rng):\n"
             "    return rs.LocalResult(x=s, fun=0.0, extra={'pid': os.getpid()})\n"
             "res = rs.multistart(f, 8, starts=np.zeros((8, 1)), rng=0, n_jobs=-1,"
             " backend='loky', batch_size=1)\n"
-            "print(len(os.sched_getaffinity(0)), len(_dispatch._POOL.workers),"
+            "print(len(os.sched_getaffinity(0)), len(_pool._POOL.workers),"
             " len({r.extra['pid'] for r in res.results}))\n")
     out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], env=_env(),
                          capture_output=True, text=True, timeout=100)
@@ -112,7 +112,7 @@ def test_idle_workers_drop_the_solver_they_ran(tmp_path):
     solver.owner = os.getpid()
     rs.multistart(solver, 6, starts=np.zeros((6, 1)), rng=0, n_jobs=2, backend="loky",
                   batch_size=1)
-    pids = {p.proc.pid for p in _dispatch._POOL.workers}
+    pids = {p.proc.pid for p in _pool._POOL.workers}
     t0 = time.monotonic()
     while {int(f) for f in os.listdir(tmp_path)} != pids and time.monotonic() - t0 < 10:
         time.sleep(0.02)
