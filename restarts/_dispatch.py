@@ -29,6 +29,7 @@ from ._result import Restart
 from ._running import (
     FLUSH_S,
     MAX_ATTEMPTS,
+    ChunkSizer,
     RestartTimeout,
     describe_error,
     handed_over_then_interrupted,
@@ -363,8 +364,19 @@ def _dask_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list, n_jo
         meta: dict = {}
         count = itertools.count()
 
+        batched = getattr(solver, "solve_batch", None) is not None
+        sizer = ChunkSizer(limit)
+        n_queued = sum(len(c) for c in chunks)
+
         def submit() -> None:
+            nonlocal n_queued
             chunk, attempts = todo.popleft()
+            if not (batched or attempts > 1):  # short chunks: results come back often
+                k = sizer.size(n_queued)
+                if k < len(chunk):
+                    todo.appendleft((chunk[k:], attempts))
+                    chunk = chunk[:k]
+            n_queued -= len(chunk)
             fut = client.submit(run_chunk, solver_f, entropy, spawn_key, chunk, timeout, True,
                                 threads, key=f"restarts-chunk-{run_key}-{next(count)}",
                                 pure=False)
@@ -408,6 +420,7 @@ def _dask_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list, n_jo
                 if reason is not None:
                     if attempts < MAX_ATTEMPTS:
                         # Retry each restart of the chunk once, alone (see fill()).
+                        n_queued += len(chunk)
                         for item in reversed(chunk):
                             todo.appendleft(([item], attempts + 1))
                     else:
@@ -415,6 +428,7 @@ def _dask_chunks(solver: Any, entropy: Any, spawn_key: tuple, chunks: list, n_jo
                                    for i, s in chunk]
                 elif attempts > 1:
                     records = [dataclasses.replace(r, attempts=attempts) for r in records]
+                sizer.measure(records)
                 fill()
                 if records:
                     yield records

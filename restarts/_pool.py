@@ -10,7 +10,6 @@ its restart (retried once alone), a restart stuck in C code abandoned by a watch
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import signal
 import threading
@@ -20,13 +19,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._result import Restart
-from ._running import MAX_ATTEMPTS, describe_error, handed_over_then_interrupted, run_chunk
+from ._running import (
+    MAX_ATTEMPTS,
+    ChunkSizer,
+    describe_error,
+    handed_over_then_interrupted,
+    run_chunk,
+)
 
 __all__ = ["process_chunks", "workers", "shutdown_workers"]
-
-# A dispatched chunk of restarts should take about this long (joblib's auto batching
-# aims at 0.2-2 s): long enough to amortise dispatch, short enough to balance load.
-_CHUNK_S = 0.2
 
 # -- process workers that may die ---------------------------------------------------------
 #
@@ -364,27 +365,20 @@ class _PoolRun:
         self.n_workers = len(self.idle)
         self.starting: list[_Worker] = []  # replacements booting while the others work
         self.grace = None if timeout is None else _timeout_grace(timeout)
-        self.time_sum, self.time_n = 0.0, 0  # measured restart durations
+        self.sizer = ChunkSizer(self.n_workers)
 
     def unfinished(self) -> bool:
         return bool(self.queue or self.busy)
 
     # -- sending work -------------------------------------------------------------------
     def _take(self, w: _Worker) -> tuple[list, int]:
-        """The next chunk for ``w``: as many restarts as take about ``_CHUNK_S`` by the
-        durations measured so far (one until there is a measurement), no more than a
-        fair share of what is left, nor than ``w`` may run before it is recycled;
-        ``solve_batch`` chunks and retries go as they are."""
+        """The next chunk for ``w``: :class:`ChunkSizer`'s size, no more than ``w`` may
+        run before it is recycled; ``solve_batch`` chunks and retries go as they are."""
         items, attempts = self.queue.popleft()
         if not (self.batched or attempts > 1 or len(items) == 1):
-            if self.time_n == 0:
-                k = 1
-            else:
-                k = int(_CHUNK_S / max(self.time_sum / self.time_n, 1e-9))
-                k = min(k, math.ceil(self.n_queued / (2 * self.n_workers)))
+            k = self.sizer.size(self.n_queued)
             if self.pool.recycle_after is not None:
-                k = min(k, self.pool.recycle_after - w.n_run)
-            k = max(1, k)
+                k = max(1, min(k, self.pool.recycle_after - w.n_run))
             if k < len(items):
                 self.queue.appendleft((items[k:], attempts))
                 items = items[:k]
@@ -436,10 +430,6 @@ class _PoolRun:
                 self.idle.append(w)
 
     # -- receiving ----------------------------------------------------------------------
-    def _measure(self, records: list[Restart]) -> None:
-        self.time_sum += sum(r.time_s for r in records)
-        self.time_n += len(records)
-
     def receive(self, w: _Worker) -> list[Restart]:
         """Every message waiting from busy worker ``w``."""
         import dataclasses
@@ -460,7 +450,7 @@ class _PoolRun:
             if job.attempts > 1:
                 value = [dataclasses.replace(r, attempts=job.attempts) for r in value]
             job.received += len(value)
-            self._measure(value)
+            self.sizer.measure(value)
             out += value
             if kind == "done":
                 del self.busy[w]

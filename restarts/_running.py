@@ -25,12 +25,15 @@ from ._result import Restart, as_local_result
 from ._seeding import restart_rng
 
 __all__ = ["RestartTimeout", "run_one", "run_chunk", "describe_error",
-           "handed_over_then_interrupted", "FLUSH_S", "MAX_ATTEMPTS"]
+           "handed_over_then_interrupted", "ChunkSizer", "FLUSH_S", "MAX_ATTEMPTS"]
 
 # Finished restarts are handed to the driver at least this often (seconds).
 FLUSH_S = 0.25
 # A restart whose worker died is run once more, alone, before it is recorded as failed.
 MAX_ATTEMPTS = 2
+# A dispatched chunk of restarts should take about this long (joblib's auto batching
+# aims at 0.2-2 s): long enough to amortise dispatch, short enough to balance load.
+CHUNK_S = 0.2
 
 
 class RestartTimeout(Exception):
@@ -202,3 +205,24 @@ def handed_over_then_interrupted(saved: list[Restart]) -> Iterator[list[Restart]
             yield saved
     finally:
         raise KeyboardInterrupt
+
+
+class ChunkSizer:
+    """How many restarts the next dispatched chunk gets: about ``CHUNK_S`` seconds' worth
+    by the restart durations measured so far (one until there is a measurement), and
+    no more than a fair share of what is left for ``n_workers``. Chunks stay short, so
+    records come back often and a kill loses little, whatever ``batch_size`` allows."""
+
+    def __init__(self, n_workers: int) -> None:
+        self.n_workers = max(1, n_workers)
+        self.time_sum, self.time_n = 0.0, 0
+
+    def measure(self, records: list[Restart]) -> None:
+        self.time_sum += sum(r.time_s for r in records)
+        self.time_n += len(records)
+
+    def size(self, n_queued: int) -> int:
+        if self.time_n == 0:
+            return 1
+        k = int(CHUNK_S / max(self.time_sum / self.time_n, 1e-9))
+        return max(1, min(k, math.ceil(n_queued / (2 * self.n_workers))))

@@ -173,3 +173,15 @@ def test_a_solver_changing_start_in_place_changes_nothing_outside(solver, kw):
     np.testing.assert_array_equal(starts, np.arange(6.0).reshape(-1, 1))  # caller's array
     np.testing.assert_array_equal(res.table["x0_0"], np.arange(6.0))  # the true starts
     np.testing.assert_array_equal(res.table["fun"], np.arange(6.0) + 100.0)
+
+
+def test_chunk_sizes_follow_measured_restart_durations():
+    from restarts._running import ChunkSizer, Restart
+
+    sizer = ChunkSizer(n_workers=2)
+    assert sizer.size(1000) == 1  # nothing measured yet: one restart
+    sizer.measure([Restart(i, None, "x", 0.01, None) for i in range(4)])
+    assert sizer.size(1000) == 20  # 0.2 s of 10 ms restarts
+    assert sizer.size(30) == 8  # but no more than a fair share of what is left
+    sizer.measure([Restart(i, None, "x", 1.99, None) for i in range(4)])
+    assert sizer.size(1000) == 1  # slow restarts: one at a time
