@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -117,13 +118,28 @@ def _watch_parent(parent_pid: int) -> None:  # pragma: no cover - runs in worker
 
 
 def _worker_main(conn: Any, slot_path: str, parent_pid: int) -> None:  # pragma: no cover
+    """A worker's life: serve chunks until told to stop or the parent is gone, then
+    leave at once (``os._exit``: tearing down an interpreter full of NumPy and SciPy
+    takes seconds on a busy machine, and the parent may be dead)."""
+    _watch_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        _serve(conn, slot_path)
+    except (EOFError, OSError):  # the pipe broke: the parent is gone or gave up on us
+        pass
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(0)
+
+
+def _serve(conn: Any, slot_path: str) -> None:  # pragma: no cover - runs in workers
     import ctypes
     import mmap
     import pickle
 
-    _watch_parent(parent_pid)
     cloudpickle = _cloudpickle()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     fd = os.open(slot_path, os.O_RDWR)
     try:
         mm = mmap.mmap(fd, _SLOT_BYTES)
@@ -137,10 +153,7 @@ def _worker_main(conn: Any, slot_path: str, parent_pid: int) -> None:  # pragma:
         conn.send_bytes(_encode("part", records, cloudpickle))
 
     while True:
-        try:
-            msg = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
+        msg = conn.recv_bytes()
         if msg == b"stop":
             return
         if msg == b"drop":  # idle after a run: let go of the solver and its data
@@ -156,6 +169,11 @@ def _worker_main(conn: Any, slot_path: str, parent_pid: int) -> None:  # pragma:
                              emit)
             slot[0] = -1.0
             reply = _encode("done", rest, cloudpickle)
+        except (EOFError, OSError) as exc:
+            if conn.closed or isinstance(exc, (BrokenPipeError, EOFError)):
+                raise  # the parent is gone: nobody to reply to
+            token = solver = None
+            reply = pickle.dumps(("error", describe_error(exc)))
         except BaseException as exc:  # the worker itself failed (unpickling the solver)
             token = solver = None
             reply = pickle.dumps(("error", describe_error(exc)))
