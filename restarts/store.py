@@ -689,7 +689,11 @@ def open_run(
     Returns the sink new restarts are written to and the finished restarts already
     stored, ``{index: Restart}``. A stored run of the same name must have the same
     seed and configuration, else :class:`ValueError` — unless ``overwrite``, which
-    replaces it. Nothing is written before every check has passed.
+    replaces it. Nothing is written before every check has passed. The sink holds the
+    run until it is closed: meanwhile another process (or thread) asking to write,
+    replace or delete it gets a :class:`ValueError` naming the holder, rather than
+    computing the same restarts twice or mixing two runs. A read-only store or
+    directory, or a full disk, is an :class:`OSError` naming the path.
     """
     path = _check_path(path, "store", owner)
     if not isinstance(name, str) or not name:
@@ -823,7 +827,8 @@ class Store:
     """A SQLite file of runs written by ``multistart(..., store=path, name=...)``.
 
     Every method opens the file briefly, so a ``Store`` holds no lock and may be used
-    while a run writes to the same file. ``pandas.read_sql("select * from restarts",
+    while a run writes to the same file (but deleting the run being written is
+    refused). A store on read-only media can be read. ``pandas.read_sql("select * from restarts",
     sqlite3.connect(path))`` reads the raw tables (layout in :mod:`restarts.store`).
 
     Parameters
