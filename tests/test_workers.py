@@ -77,6 +77,7 @@ def test_shutdown_workers_and_the_workers_block_stop_the_pool():
 
 def test_recycle_after_n_restarts_and_results_unchanged():
     ref = rs.multistart(pid_solver, 7, starts=np.zeros((7, 1)), rng=3)
+    rs.shutdown_workers()  # no worker that ran restarts for an earlier test
     with rs.workers(recycle_after=3):
         res = rs.multistart(pid_solver, 7, starts=np.zeros((7, 1)), rng=3, n_jobs=1,
                             backend="loky")
