@@ -181,7 +181,8 @@ def report(shifted: pd.DataFrame, plain: pd.DataFrame | None, args, elapsed: flo
         "the budget is spent.",
         "- Success: `f_best - f_min <= 1e-4 * max(1, |f_min|)`. Solved: success in "
         f">= {SOLVED:.0%} of repeats.",
-        "- Settings: see `rs.compare`'s Notes (restart strategies use L-BFGS-B local "
+        "- Settings: see *How `rs.compare`'s settings were chosen* below (restart "
+        "strategies use L-BFGS-B local "
         "searches; SciPy methods their defaults with budget-matching iteration limits). "
         "`multistart` is naive independent restarts from uniform points.",
         "- Not in the suite: `powell` (DE's default budget, ~60,000 evaluations at d=4, "
@@ -242,6 +243,17 @@ def report(shifted: pd.DataFrame, plain: pd.DataFrame | None, args, elapsed: flo
     return "\n".join(parts)
 
 
+#: Everything from this line on in the Markdown page is hand-written and kept.
+KEEP = "<!-- Sections below are written by hand; bench_global.py keeps them. -->"
+
+
+def _write(path: Path, text: str) -> None:
+    """Write the generated page, keeping the hand-written sections after ``KEEP``."""
+    old = path.read_text() if path.exists() else ""
+    kept = old[old.index(KEEP):] if KEEP in old else ""
+    path.write_text(text + "\n" + ("\n" + kept if kept else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few problems, 3 repeats")
@@ -267,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         args.repeats = int(table["repeat"].max()) + 1
         plain = table[~table["shifted"]]
         text = report(table[table["shifted"]], plain if len(plain) else None, args, 0.0)
-        Path(args.out).write_text(text + "\n")
+        _write(Path(args.out), text)
         print(f"wrote {args.out} from {args.from_csv}")
         return 0
     suite = QUICK if args.quick else SUITE
@@ -282,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - t0
     text = report(shifted, plain, args, elapsed)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text + "\n")
+    _write(Path(args.out), text)
     if args.csv:
         both = [shifted.assign(shifted=True)]
         if plain is not None:

@@ -355,32 +355,14 @@ def compare(
 
     Notes
     -----
-    Settings: restart strategies use L-BFGS-B with finite differences inside the box;
-    ``"tiktak"`` first runs one local search from the best of the first ``d + 1``
-    Sobol' points (warm start),
-    then keeps 10% of Sobol' samples drawn in cycles growing from ``20 d`` points
-    (x4 each cycle, each at most 10% of what is left of the budget), and every
-    second search is a coordinate move (``coordinate_share=0.5``);
-    ``"mlsl"`` samples one point in its first round (so its first search starts at
-    once) and ``20 d`` points per later round, half of them probes along coordinate
-    lines through the best minimum (``coordinate_share=0.5``), reduced sample
-    ``γ = 0.3``, ``σ = 2`` (tuned for budgets: more searches than the asymptotic
-    ``σ = 4``). The coordinate moves and probes took the problems solved from 28 to
-    29 (TikTak) and 23 to 28 (MLSL); see the strategies' module docstrings.
-    Other local methods for the strategies did worse (TikTak, shifted problems, DE's
-    default budget): Powell solved 18 of the 34 suite problems against L-BFGS-B's 28,
-    and 5-d Rastrigin in 0 of 20 repeats; Nelder-Mead from a rotated simplex of 5-50%
-    of the box, polished by L-BFGS-B, solved 5-d Rastrigin in at most 5 of 10 and 3-d
-    Griewank in at most 2 of 10. So L-BFGS-B stays.
-    SciPy methods keep their defaults except: ``basinhopping`` uses L-BFGS-B with the
-    bounds and ``niter = budget``; ``differential_evolution``
-    ``maxiter = budget // (15 d)``; ``dual_annealing`` ``maxiter = maxfun = budget``;
-    ``direct`` ``maxfun = maxiter = budget``; ``shgo`` keeps its defaults (``n=100``,
-    ``iters=1``, simplicial sampling): given ``options={"maxfev": budget}`` it keeps
-    refining its complex at a cost that grows superlinearly (minutes for 2,000
-    evaluations on 3-d Ackley), so it usually stops well below the budget.
-    Each is stopped hard when the budget is spent. A method may also stop earlier by
-    its own convergence test; its ``nfev`` then stays below the budget.
+    Restart strategies run L-BFGS-B with finite differences inside the box (TikTak
+    with a warm start and growing Sobol' cycles, MLSL with a one-point first round;
+    both with ``coordinate_share=0.5``): on budgets, these settings solved the most
+    suite problems. SciPy's methods keep their defaults except the iteration limits
+    that let the budget bind; ``shgo`` keeps ``n=100, iters=1`` because its cost grows
+    superlinearly with ``maxfev``. Every method is stopped hard when the budget is
+    spent, and may stop earlier by its own convergence test. The measurements behind
+    these choices are in ``docs/benchmarks-global.md``.
 
     Examples
     --------
