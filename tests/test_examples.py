@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,13 +31,34 @@ def run(name: str, **kw) -> dict:
         return load(name).main(quick=True, **kw)
 
 
+def _tested_examples() -> dict[str, list[str]]:
+    """``{example: [tests of this module that run or load it]}``, read from this file."""
+    tree = ast.parse(Path(__file__).read_text())
+    found: dict[str, list[str]] = {}
+    for fn in tree.body:
+        if not (isinstance(fn, ast.FunctionDef) and fn.name.startswith("test_")):
+            continue
+        for node in ast.walk(fn):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("run", "load") and node.args
+                    and isinstance(node.args[0], ast.Constant)):
+                found.setdefault(node.args[0].value, []).append(fn.name)
+    return found
+
+
 @pytest.mark.parametrize("name", ALL)
-def test_example_is_documented(name):
+def test_example_is_documented_and_its_claims_tested(name):
     module = load(name)
-    assert module.__doc__ and len(module.__doc__.split()) > 40, name
+    summary, _, body = (module.__doc__ or "").strip().partition("\n\n")
+    # a one-line summary, then what the example does and shows
+    assert "\n" not in summary and summary.endswith((".", ":")), summary
+    assert body.strip(), f"{name}: the docstring says nothing beyond its summary"
     assert callable(module.main)
-    # each example is listed on the examples page of the docs
-    assert f"{name}.py" in (ROOT / "docs" / "examples.md").read_text()
+    # its own heading on the examples page of the docs
+    assert re.search(rf"^### `{name}\.py` — ", (ROOT / "docs" / "examples.md").read_text(),
+                     flags=re.M), name
+    # and a test here that runs it and checks its numbers (not only this one)
+    assert _tested_examples().get(name), f"{name} has no test of its claims"
 
 
 def test_symmetry_breaking(tmp_path):

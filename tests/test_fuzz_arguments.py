@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,14 +30,55 @@ def test_multistart_arguments_fail_cleanly(n_starts, n_jobs, starts, rng, timeou
         n_jobs = 1  # keep the property test from spawning many process pools
     if backend not in (None, "threading", "sequential"):
         backend = backend if not isinstance(backend, str) else backend + "-x"
+    given_ = {"n_starts": n_starts, "n_jobs": n_jobs, "starts": starts, "rng": rng,
+              "timeout": timeout, "backend": backend, "strategy": strategy,
+              "progress": progress}
     try:
-        res = rs.multistart(solver, n_starts, n_jobs=n_jobs, starts=starts, rng=rng,
-                            timeout=timeout, backend=backend, strategy=strategy,
-                            progress=progress)
+        res = rs.multistart(solver, **given_)
     except (ValueError, TypeError) as exc:
-        assert "parameter of" in str(exc) or "must" in str(exc)
+        # The message names the argument, in the one template of _validation.fail ...
+        named = re.match(r"The '(\w+)' parameter of multistart\(\) ", str(exc))
+        assert named, str(exc)
+        name = named.group(1)
+        assert name in given_, str(exc)
+        # ... and the argument it names is wrong: alone (the others valid) it fails too,
+        # unless no argument fails alone (then it is a clash, e.g. starts vs n_starts).
+        alone = {k for k, v in given_.items() if k != "n_starts" and _fails_alone(k, v)}
+        if _fails_alone("n_starts", n_starts):
+            alone.add("n_starts")
+        assert name in alone or not alone, (name, alone, str(exc))
         return
     assert 1 <= len(res) <= n_starts
+
+
+@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(["n_starts", "n_jobs", "starts", "rng", "timeout", "backend",
+                             "strategy", "progress"]), value=anything)
+def test_one_wrong_argument_is_the_one_named(name, value):
+    # Every other argument valid: a failure must name exactly this argument.
+    if name == "n_jobs" and isinstance(value, int) and not isinstance(value, bool) \
+            and value not in (1, -1, 0):
+        value = 1
+    if name == "backend" and isinstance(value, str):
+        value += "-x"
+    try:
+        res = rs.multistart(solver, **{**_VALID, name: value})
+    except (ValueError, TypeError) as exc:
+        assert str(exc).startswith(f"The '{name}' parameter of multistart() must "), str(exc)
+        return
+    assert 1 <= len(res) <= _VALID["n_starts"] if name != "n_starts" else len(res) == value
+
+
+_VALID = {"n_starts": 2, "n_jobs": 1, "starts": None, "rng": 0, "timeout": None,
+          "backend": None, "strategy": "independent", "progress": False}
+
+
+def _fails_alone(name, value):
+    try:
+        rs.multistart(solver, **{**_VALID, name: value})
+    except (ValueError, TypeError):
+        return True
+    return False
 
 
 @settings(max_examples=100, deadline=1000)
