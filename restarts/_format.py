@@ -2,18 +2,21 @@
 
 ``fmt`` turns a table cell into short text (``yes``/``no``, integers without a
 decimal point, 6 significant digits, ``–`` for NaN, ``∞``), ``short_x`` a point into
-its first coordinates, ``text_table`` a DataFrame into aligned console text.
+its first coordinates, ``text_table`` a DataFrame into aligned console text, and
+``md_escape`` an untrusted string (a run name, an error message) into inert Markdown.
 """
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["fmt", "short_x", "text_table"]
+__all__ = ["fmt", "short_x", "text_table", "md_escape"]
 
 
 def fmt(v: Any) -> str:
@@ -72,3 +75,25 @@ def text_table(df: pd.DataFrame, digits: int = 4) -> str:
          a 0.0001235
     """
     return df.to_string(index=False, float_format=lambda v: f"{v:.{digits}g}")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
+
+
+def md_escape(text: Any) -> str:
+    """Untrusted text as inert Markdown: one line, no HTML, no emphasis, links or cells.
+
+    Markdown passes raw HTML through (MkDocs and most viewers render it), so ``<``,
+    ``>`` and ``&`` become entities; the characters that start emphasis, code, links,
+    headings or table cells are backslash-escaped; line breaks become spaces.
+
+    Examples
+    --------
+    >>> from restarts._format import md_escape
+    >>> md_escape("<script>alert(1)</script>")
+    '&lt;script&gt;alert(1)&lt;/script&gt;'
+    >>> print(md_escape("a|b [x](javascript:y) *em*\\n# h"))
+    a\\|b \\[x\\](javascript:y) \\*em\\* \\# h
+    """
+    one_line = " ".join(str(text).split())
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import analysis
-from ._format import fmt, short_x
+from ._format import fmt, md_escape, short_x
 from ._validation import fail
 
 __all__ = ["write_report", "load_sources", "run_summary"]
@@ -179,10 +179,10 @@ def _html_table(df: pd.DataFrame) -> str:
 
 
 def _md_table(df: pd.DataFrame) -> str:
-    cols = [str(c) for c in df.columns]
+    cols = [md_escape(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(fmt(v).replace("|", "\\|") for v in row) + " |")
+        lines.append("| " + " | ".join(md_escape(fmt(v)) for v in row) + " |")
     return "\n".join(lines)
 
 
@@ -203,12 +203,12 @@ class _Page:
     def heading(self, text: str, level: int = 2) -> None:
         anchor = "".join(c if c.isalnum() else "-" for c in text.lower())
         self.html.append(f'<h{level} id="{html.escape(anchor)}">{html.escape(text)}</h{level}>')
-        self.md.append(f"\n{'#' * level} {text}\n")
+        self.md.append(f"\n{'#' * level} {md_escape(text)}\n")
 
     def para(self, text: str, cls: str = "") -> None:
         attr = f' class="{cls}"' if cls else ""
         self.html.append(f"<p{attr}>{html.escape(text)}</p>")
-        self.md.append(text + "\n")
+        self.md.append(md_escape(text) + "\n")
 
     def table(self, df: pd.DataFrame, kv: bool = False) -> None:
         t = _html_table(df)
@@ -232,7 +232,7 @@ class _Page:
             f' src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}'
             "</figcaption></figure>"
         )
-        self.md.append(f"*Figure: {caption} (in the HTML report).*\n")
+        self.md.append(f"*Figure: {md_escape(caption)} (in the HTML report).*\n")
 
     def render(self) -> tuple[str, str]:
         from . import __version__
@@ -244,7 +244,7 @@ class _Page:
                 f"<h1>{html.escape(self.title)}</h1>"
                 f'<p class="note">restarts {html.escape(__version__)} · {stamp} · '
                 f"{self.n_figures} figures</p>")
-        md_head = f"# {self.title}\n\nrestarts {__version__} · {stamp}\n"
+        md_head = f"# {md_escape(self.title)}\n\nrestarts {__version__} · {stamp}\n"
         return head + "\n".join(self.html) + "</body></html>\n", md_head + "\n".join(self.md)
 
 
@@ -266,6 +266,7 @@ def _run_section(page: _Page, name: str, run: Any, config: Mapping[str, Any]) ->
     s = run_summary(run)
     if not np.isfinite(s["best_fun"]):
         page.para(f"All {s['restarts']} restarts failed; nothing to analyse.")
+        _errors(page, analysis.as_table(run, "report"))
         return
     headline = {
         "restarts (failed)": f"{s['restarts']} ({s['failed']})",
@@ -286,6 +287,7 @@ def _run_section(page: _Page, name: str, run: Any, config: Mapping[str, Any]) ->
         headline["best x"] = short_x(s["best_x"])
     page.table(_kv(headline), kv=True)
     table = analysis.as_table(run, "report")
+    _errors(page, table)
     if "basin" in table.columns and table["basin"].notna().any():
         stats = analysis.basin_stats(run)
         page.para(f"Distinct optima (best first, {min(len(stats), 10)} of {len(stats)} shown)")
@@ -297,6 +299,20 @@ def _run_section(page: _Page, name: str, run: Any, config: Mapping[str, Any]) ->
     page.figure(lambda kw: plot.convergence(run, **kw), f"{name}: best value so far")
     if _has_loss_curves(run):
         page.figure(lambda kw: plot.loss_curves(run, **kw), f"{name}: training-loss curves")
+
+
+def _errors(page: _Page, table: pd.DataFrame) -> None:
+    """The most frequent error messages of failed restarts (messages are untrusted)."""
+    if "error" not in table.columns:
+        return
+    errors = table["error"].dropna().astype(str)
+    errors = errors[errors != ""]
+    if errors.empty:
+        return
+    counts = errors.value_counts()
+    page.para(f"Failed restarts: {len(errors)}, {len(counts)} distinct errors "
+              f"({min(len(counts), 5)} most frequent shown)")
+    page.table(pd.DataFrame({"error": counts.index[:5], "restarts": counts.to_numpy()[:5]}))
 
 
 def _group_section(page: _Page, group: str, members: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import subprocess
 import tempfile
@@ -154,3 +155,43 @@ def test_report_renders_in_headless_chromium(run, tmp_path):
     non_white = np.mean(img.min(axis=2) < 0.9)
     assert non_white > 0.02
     assert len(np.unique((img * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50
+
+
+HOSTILE = "<script>alert(1)</script>"
+HOSTILE_ERROR = "<img src=x onerror=alert(2)> | [link](javascript:alert(3)) *x*"
+
+
+def _hostile_solver(start, rng):
+    if start[0] > 0:
+        raise ValueError(HOSTILE_ERROR)
+    return start, float(start[0] ** 2)
+
+
+def test_hostile_names_and_messages_are_inert_in_both_files(tmp_path, monkeypatch):
+    from restarts import plot
+
+    run = rs.multistart(_hostile_solver, 12, starts=rs.starts.Uniform([(-1, 1)]), rng=0)
+    assert run.table["error"].notna().any()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(HOSTILE + "\n# heading")
+
+    monkeypatch.setattr(plot, "ecdf", broken)  # a figure fails with a hostile message
+    # a run of its own (errors table) and a group member (the group's table)
+    page, md = write_report({HOSTILE: run, f"x/{HOSTILE}": run, "x/b": run}, tmp_path,
+                            title=HOSTILE)
+    html_text, md_text = page.read_text(), md.read_text()
+    for text in (html_text, md_text):
+        assert "<script" not in text and "<img src=x" not in text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text  # shown, as text
+        assert "&lt;img src=x onerror=alert(2)&gt;" in text  # the error message, as text
+    # Markdown: no link, no heading, no extra table cell from the message
+    assert "](javascript:" not in md_text.replace("\\](javascript:", "")
+    assert "\n# heading" not in md_text and "\\# heading" in md_text
+    row = next(line for line in md_text.splitlines() if "onerror" in line)
+    assert len(re.findall(r"(?<!\\)\|", row)) == 3  # two cells: error, restarts
+    # HTML: parsed, the hostile strings are text nodes, never tags
+    parsed = _parse(page)
+    assert "script" not in parsed.tags and "img" in parsed.tags  # figures only
+    assert all(img["src"].startswith("data:image/png;base64,") for img in parsed.images)
+    assert any(HOSTILE in t for t in parsed.text)
