@@ -154,7 +154,7 @@ def test_demo_quick(tmp_path):
     names = rs.Store(tmp_path / "restarts-demo.db").names()
     assert {"xor/zeros", "digits/he_normal", "kmeans/k-means++", "rastrigin-2d"} <= set(names)
     summary = (tmp_path / "restarts-demo.md").read_text()
-    assert "Comparison on rastrigin, six_hump_camel" in summary
+    assert "Comparison on rastrigin, six\\_hump\\_camel" in summary  # escaped Markdown
     # a second run resumes every stored run instead of recomputing
     again = cli("demo", "--quick", "--out", tmp_path, "--no-report", cwd=tmp_path,
                 timeout=300)
