@@ -41,6 +41,9 @@ from .problems import Problem
 from . import comparison
 from .comparison import compare
 
+# Front doors for SciPy users (scipy.optimize's names and meanings, with restarts)
+from .optimize import curve_fit, least_squares
+
 # Keeping runs: a SQLite file of runs (resume, load, delete)
 from .store import Store
 from ._dispatch import shutdown_workers, workers  # the worker processes kept between runs
@@ -103,6 +106,8 @@ __all__ = [
     # the package's version string
     "version",
     # front doors
+    "least_squares",
+    "curve_fit",
     "BestOf",
     # reading runs (loaded lazily)
     "analysis",

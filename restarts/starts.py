@@ -19,7 +19,8 @@ from scipy.stats import qmc
 
 from ._validation import check_array, check_bounds, check_int, fail
 
-__all__ = ["Sampler", "Uniform", "Sobol", "LatinHypercube", "Halton", "Normal", "as_starts"]
+__all__ = ["Sampler", "Uniform", "Sobol", "LatinHypercube", "Halton", "Normal", "Around",
+           "as_starts"]
 
 
 class Sampler:
@@ -155,6 +156,92 @@ class Normal(Sampler):
 
     def __repr__(self) -> str:
         return f"Normal(loc={self.loc.tolist()}, scale={self.scale.tolist()})"
+
+
+class Around(Sampler):
+    """Point 0 is ``x0``; the others spread around it, inside possibly infinite bounds.
+
+    The default start of SciPy-style front doors (``rs.minimize``, ``rs.curve_fit``):
+    restart 0 starts where the user said, the others explore. Per coordinate ``j``:
+
+    - both bounds finite: uniform in ``[low_j, high_j]``;
+    - otherwise ``x0_j + scale_j * z`` with ``z ~ N(0, 1)`` and, by default,
+      ``scale_j = max(1, |x0_j|)`` (wide enough to leave the start's basin, scaled
+      to the parameter's magnitude), reflected into a one-sided bound.
+
+    Without ``x0`` (``None``) every bound must be finite and all points are uniform.
+    Prefix-stable: one uniform row per point, mapped through the normal quantile.
+
+    Parameters
+    ----------
+    x0 : array_like of shape (d,) or None
+    bounds : array_like of shape (d, 2), optional
+        ``(low, high)`` per coordinate, ``-inf``/``inf`` allowed; ``low < high``.
+    scale : float or array_like of shape (d,), optional
+        Spread of the unbounded coordinates (default ``max(1, |x0|)``).
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> s = rs.starts.Around([1.0, -50.0], [(0, 2), (-np.inf, np.inf)])
+    >>> pts = s.draw(4, np.random.default_rng(0))
+    >>> pts[0].tolist(), bool(((pts[:, 0] >= 0) & (pts[:, 0] <= 2)).all())
+    ([1.0, -50.0], True)
+    """
+
+    def __init__(self, x0: Any, bounds: Any = None, scale: Any = None) -> None:
+        owner = "Around()"
+        self.x0 = None if x0 is None else check_array(x0, "x0", owner, ndim=1)
+        if bounds is None:
+            if self.x0 is None:
+                raise ValueError(f"{owner} needs x0 or finite bounds to draw start points.")
+            bounds = np.column_stack([np.full(self.x0.size, -np.inf),
+                                      np.full(self.x0.size, np.inf)])
+        b = check_array(bounds, "bounds", owner, ndim=2, finite=False)
+        if b.shape[1] != 2 or np.isnan(b).any() or np.any(b[:, 0] >= b[:, 1]):
+            raise fail("bounds", owner, "(low, high) pairs with low < high (infinite allowed)",
+                       bounds)
+        self.bounds = b
+        self.dim = b.shape[0]
+        boxed = np.isfinite(b).all(axis=1)
+        if self.x0 is None and not boxed.all():
+            raise ValueError(
+                f"{owner} needs x0 where a bound is infinite: got no x0 and bounds "
+                f"{b.tolist()}.")
+        if self.x0 is not None and self.x0.size != self.dim:
+            raise ValueError(f"The 'x0' parameter of {owner} must have {self.dim} "
+                             f"coordinates (one per bound). Got {self.x0.size} instead.")
+        if scale is None:
+            scale = 1.0 if self.x0 is None else np.maximum(1.0, np.abs(self.x0))
+        scale = np.broadcast_to(np.asarray(scale, dtype=float), (self.dim,)).copy()
+        if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+            raise fail("scale", owner, "positive and finite", scale)
+        self.scale = scale
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        from scipy.special import ndtri
+
+        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+        boxed = np.isfinite(lo) & np.isfinite(hi)
+        first = 0 if self.x0 is None else 1
+        unit = rng.random((max(n - first, 0), self.dim))
+        pts = np.empty_like(unit)
+        pts[:, boxed] = lo[boxed] + unit[:, boxed] * (hi - lo)[boxed]
+        free = ~boxed
+        if free.any():
+            z = ndtri(np.clip(unit[:, free], 1e-300, 1.0 - 1e-16))
+            v = self.x0[free] + self.scale[free] * z
+            lo_f, hi_f = lo[free], hi[free]
+            v = np.where(v < lo_f, 2 * lo_f - v, v)  # reflect into a one-sided bound
+            v = np.where(v > hi_f, 2 * hi_f - v, v)
+            pts[:, free] = v
+        if first:
+            pts = np.vstack([np.clip(self.x0, lo, hi)[None, :], pts])
+        return pts[:n]
+
+    def __repr__(self) -> str:
+        x0 = None if self.x0 is None else self.x0.tolist()
+        return f"Around(x0={x0}, bounds={self.bounds.tolist()})"
 
 
 def as_starts(

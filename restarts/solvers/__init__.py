@@ -7,7 +7,8 @@ from .cma import CMA
 from .estimator import Estimator
 from .gmm import GaussianMixture
 from .kmeans import KMeans
+from .least_squares import LeastSquares
 from .minimize import Minimize
 from .mlp import MLP
 
-__all__ = ["Minimize", "CMA", "MLP", "KMeans", "GaussianMixture", "Estimator"]
+__all__ = ["Minimize", "LeastSquares", "CMA", "MLP", "KMeans", "GaussianMixture", "Estimator"]

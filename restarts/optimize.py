@@ -1,0 +1,307 @@
+"""Front doors for SciPy users: ``minimize``, ``least_squares`` and ``curve_fit`` with restarts.
+
+Each takes SciPy's arguments with SciPy's names and meanings, runs the local solver
+from many starts through :func:`restarts.multistart`, and answers as SciPy does (an
+:class:`scipy.optimize.OptimizeResult`, or ``(popt, pcov)``), with the whole run
+(``table``, ``solutions``, ``results``) attached. ``nfev`` counts every call of the
+user's function in all restarts.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+
+from ._counting import CountedFunction
+from ._driver import multistart
+from ._result import MultistartResult
+from ._validation import check_callable, check_int, fail
+from .solvers import LeastSquares
+from .solvers.least_squares import as_lsq_bounds
+from .starts import Around
+
+__all__ = ["MultistartOptimizeResult", "least_squares", "curve_fit"]
+
+
+class MultistartOptimizeResult(optimize.OptimizeResult):
+    """SciPy's :class:`~scipy.optimize.OptimizeResult` of the best restart, plus the run.
+
+    Every key SciPy's function returns is there (``x``, ``fun``, ``success``,
+    ``status``, ``message``, ``nfev``, ...), so code written for SciPy runs
+    unchanged; ``nfev`` counts every call of the function over all restarts.
+    ``multistart`` is the :class:`~restarts.MultistartResult` of the run;
+    ``table``, ``solutions``, ``results`` and ``best_restart`` read it.
+    """
+
+    @property
+    def table(self) -> Any:
+        return self["multistart"].table
+
+    @property
+    def solutions(self) -> Any:
+        return self["multistart"].solutions
+
+    @property
+    def results(self) -> list:
+        return self["multistart"].results
+
+
+class _Counted:
+    """``f(x, *args)`` (any return value) counted by the package's one counter."""
+
+    def __init__(self, f: Callable) -> None:
+        self.counted = CountedFunction(self._pair, with_grad=True)
+        self.f = f
+
+    def _pair(self, x: Any, *args: Any) -> tuple[float, Any]:
+        return np.nan, self.f(x, *args)  # NaN: the counter tracks no "best" here
+
+    def __call__(self, x: Any, *args: Any) -> Any:
+        return self.counted(x, *args)[1]
+
+
+def _winning_start(run: MultistartResult) -> np.ndarray:
+    return np.asarray(run.restarts[run.best_restart].start, dtype=float)
+
+
+def _run_nfev(run: MultistartResult) -> int:
+    return int(sum(r.nfev or 0 for r in run.results))
+
+
+def least_squares(
+    fun: Callable[..., Any],
+    x0: Any = None,
+    *,
+    bounds: Any = (-np.inf, np.inf),
+    n_starts: int = 20,
+    starts: Any = None,
+    rng: Any = None,
+    n_jobs: int | None = 1,
+    **kwargs: Any,
+) -> MultistartOptimizeResult:
+    """:func:`scipy.optimize.least_squares` from ``n_starts`` starts; the best fit.
+
+    Parameters
+    ----------
+    fun : callable
+        Residuals ``fun(x, *args, **kwargs) -> array (m,)``, as for SciPy.
+    x0 : array_like, optional
+        Restart 0 starts here. Required unless every bound is finite.
+    bounds : (lb, ub) or scipy.optimize.Bounds, default=(-inf, inf)
+        SciPy's meaning.
+    n_starts : int, default=20
+    starts : array (n_starts, d) or sampler, optional
+        Where the restarts start. Default :class:`restarts.starts.Around` ``(x0,
+        bounds)``: restart 0 at ``x0``; others uniform in coordinates with two
+        finite bounds, else ``x0 + max(1, |x0|) * N(0, 1)`` (reflected into a
+        one-sided bound).
+    rng, n_jobs
+        As for :func:`restarts.multistart` (restart ``i`` depends on ``(rng, i)`` only).
+    **kwargs
+        Any other keyword of :func:`scipy.optimize.least_squares` (``jac``,
+        ``method``, ``loss``, ``max_nfev`` per restart, ``args``, ...).
+
+    Returns
+    -------
+    MultistartOptimizeResult
+        SciPy's result of the fit from the winning start (``x``, ``cost``, ``fun``
+        = residuals, ``jac``, ``grad``, ``optimality``, ``active_mask``,
+        ``status``, ``message``, ``success``, ``njev``), with ``nfev`` = every
+        residual call of all restarts and of that final fit, and the run
+        (``multistart``, ``table``, ``solutions``, ``best_restart``).
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> t = np.linspace(0, 6, 40)
+    >>> y = np.sin(2.5 * t)
+    >>> res = rs.least_squares(lambda p: np.sin(p[0] * t) - y, x0=[1.0], n_starts=10, rng=0)
+    >>> round(float(res.x[0]), 6), bool(res.cost < 1e-20), len(res.table)
+    (2.5, True, 10)
+    """
+    owner = "least_squares()"
+    check_callable(fun, "fun", owner)
+    n_starts = check_int(n_starts, "n_starts", owner, low=1)
+    x0 = None if x0 is None else np.atleast_1d(np.asarray(x0, dtype=float))
+    fun_kwargs = kwargs.pop("kwargs", None) or {}
+    user = partial(fun, **fun_kwargs) if fun_kwargs else fun
+    solver = LeastSquares(user, bounds, x0=x0, **kwargs)
+    b = solver.bounds
+    if starts is None:
+        starts = _around(x0, b, owner)
+    run = multistart(solver, n_starts, starts=starts, rng=rng, n_jobs=n_jobs)
+    counted = _Counted(user)
+    scipy_bounds = (-np.inf, np.inf) if b is None else (b[:, 0], b[:, 1])
+    res = optimize.least_squares(counted, _winning_start(run), bounds=scipy_bounds, **kwargs)
+    out = MultistartOptimizeResult(dict(res))
+    out["nfev"] = _run_nfev(run) + counted.counted.nfev
+    out["multistart"] = run
+    out["best_restart"] = run.best_restart
+    return out
+
+
+def _around(x0: np.ndarray | None, bounds: np.ndarray | None, owner: str) -> Around:
+    if bounds is None and x0 is None:
+        raise ValueError(f"{owner} needs x0 or finite bounds to place the restarts.")
+    if x0 is None and not np.isfinite(bounds).all():
+        raise ValueError(
+            f"The 'x0' parameter of {owner} must be given when a bound is infinite "
+            f"(the restarts spread around it). Got bounds {bounds.tolist()} and no x0.")
+    return Around(x0, bounds)
+
+
+def _n_params(f: Callable, p0: Any, owner: str) -> int:
+    if p0 is not None:
+        return int(np.atleast_1d(np.asarray(p0, dtype=float)).size)
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):
+        params = []
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) < 2:
+        raise ValueError(f"{owner} cannot tell the number of fit parameters from f's "
+                         "signature: pass p0.")
+    return len(positional) - 1
+
+
+class _CurveResiduals:
+    """SciPy ``curve_fit``'s residuals: ``(f(xdata, *p) - ydata) / sigma`` (1-d sigma)
+    or ``L^{-1} (f(xdata, *p) - ydata)`` with ``sigma = L L^T`` (2-d sigma)."""
+
+    def __init__(self, f: Callable, xdata: Any, ydata: np.ndarray, sigma: Any) -> None:
+        self.f, self.xdata, self.ydata = f, xdata, ydata
+        self.weight = self.chol = None
+        if sigma is not None:
+            sigma = np.asarray(sigma, dtype=float)
+            if sigma.ndim == 2:
+                from scipy.linalg import cholesky
+
+                self.chol = cholesky(sigma, lower=True)
+            else:
+                self.weight = 1.0 / sigma
+
+    def __call__(self, p: np.ndarray) -> np.ndarray:
+        return self.transform(np.asarray(self.f(self.xdata, *p), dtype=float) - self.ydata)
+
+    def transform(self, r: np.ndarray) -> np.ndarray:
+        if self.weight is not None:
+            return (self.weight * r.T).T
+        if self.chol is not None:
+            from scipy.linalg import solve_triangular
+
+            return solve_triangular(self.chol, r, lower=True)
+        return r
+
+
+class _CurveJacobian:
+    """The residuals' Jacobian from ``jac(xdata, *p)``, transformed as the residuals."""
+
+    def __init__(self, jac: Callable, residuals: _CurveResiduals) -> None:
+        self.jac, self.residuals = jac, residuals
+
+    def __call__(self, p: np.ndarray) -> np.ndarray:
+        J = np.asarray(self.jac(self.residuals.xdata, *p), dtype=float)
+        return self.residuals.transform(J)
+
+
+def curve_fit(
+    f: Callable[..., Any],
+    xdata: Any,
+    ydata: Any,
+    p0: Any = None,
+    sigma: Any = None,
+    absolute_sigma: bool = False,
+    check_finite: bool | None = None,
+    bounds: Any = (-np.inf, np.inf),
+    method: str = "trf",
+    jac: Any = None,
+    *,
+    full_output: bool = False,
+    n_starts: int = 20,
+    starts: Any = None,
+    rng: Any = None,
+    n_jobs: int | None = 1,
+    return_result: bool = False,
+    **kwargs: Any,
+) -> tuple:
+    """:func:`scipy.optimize.curve_fit` with restarts: ``(popt, pcov)`` of the best fit.
+
+    Each restart is a :func:`scipy.optimize.least_squares` fit of SciPy's
+    ``curve_fit`` residuals from its own start; the best (lowest cost) start is then
+    handed to :func:`scipy.optimize.curve_fit` itself, so ``popt`` and ``pcov`` are
+    exactly what SciPy returns from that start.
+
+    Parameters
+    ----------
+    f, xdata, ydata, p0, sigma, absolute_sigma, check_finite, bounds, jac, full_output
+        SciPy's meaning (``jac(xdata, *params)`` is the model's Jacobian). ``p0`` is
+        restart 0's start (default: SciPy's, all ones; with finite bounds, none).
+    method : {"trf", "dogbox", "lm"}, default="trf"
+        The ``least_squares`` method of every restart and of the final fit. (SciPy
+        picks ``"lm"`` without bounds; ``"trf"`` handles both cases.)
+    n_starts : int, default=20
+    starts : array (n_starts, n_params) or sampler, optional
+        Default :class:`restarts.starts.Around` ``(p0, bounds)``: restart 0 at
+        ``p0``; the others uniform where both bounds of a parameter are finite,
+        else ``p0 + max(1, |p0|) * N(0, 1)`` (reflected into a one-sided bound).
+        Give finite bounds when you can: uniform starts in a box explore best.
+    rng, n_jobs
+        As for :func:`restarts.multistart`.
+    return_result : bool, default=False
+        Also return the :class:`~restarts.MultistartResult` of the restarts (last).
+    **kwargs
+        Passed to :func:`scipy.optimize.least_squares` (``loss``, ``ftol``, ...).
+
+    Returns
+    -------
+    popt, pcov
+        As SciPy's ``curve_fit`` from the winning start (with ``full_output``, also
+        its ``infodict, mesg, ier``); then the run if ``return_result``.
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> x = np.linspace(0, 10, 50)
+    >>> y = 3 * np.sin(1.7 * x)
+    >>> popt, pcov = rs.curve_fit(lambda x, a, w: a * np.sin(w * x), x, y,
+    ...                           bounds=([0, 0], [5, 5]), rng=0)
+    >>> np.round(popt, 6).tolist()
+    [3.0, 1.7]
+    """
+    owner = "curve_fit()"
+    check_callable(f, "f", owner)
+    n_starts = check_int(n_starts, "n_starts", owner, low=1)
+    if method not in ("trf", "dogbox", "lm"):
+        raise fail("method", owner, "one of ['trf', 'dogbox', 'lm']", method)
+    n = _n_params(f, p0, owner)
+    b = as_lsq_bounds(bounds, n, owner)
+    finite = check_finite is None or check_finite
+    y = np.asarray_chkfinite(ydata, float) if finite else np.asarray(ydata, float)
+    x = xdata
+    if isinstance(xdata, list | tuple | np.ndarray):
+        x = np.asarray_chkfinite(xdata, float) if finite else np.asarray(xdata, float)
+    x0 = None
+    if p0 is not None:
+        x0 = np.atleast_1d(np.asarray(p0, dtype=float))
+    elif not np.isfinite(b).all():
+        x0 = np.clip(np.ones(n), b[:, 0], b[:, 1])  # SciPy's default p0
+    residuals = _CurveResiduals(f, x, y, sigma)
+    lsq_bounds = (b[:, 0], b[:, 1])
+    lsq_jac = _CurveJacobian(jac, residuals) if callable(jac) else (
+        "2-point" if jac is None else jac)
+    solver = LeastSquares(residuals, lsq_bounds, x0=x0, method=method, jac=lsq_jac, **kwargs)
+    if starts is None:
+        starts = Around(x0, b)
+    run = multistart(solver, n_starts, starts=starts, rng=rng, n_jobs=n_jobs)
+    start = _winning_start(run)
+    out = optimize.curve_fit(
+        f, xdata, ydata, p0=start, sigma=sigma, absolute_sigma=absolute_sigma,
+        check_finite=check_finite, bounds=bounds if isinstance(bounds, optimize.Bounds)
+        else lsq_bounds, method=method, jac=jac, full_output=full_output, **kwargs)
+    out = tuple(out)
+    return (*out, run) if return_result else out
