@@ -42,7 +42,7 @@ from . import comparison
 from .comparison import compare
 
 # Front doors for SciPy users (scipy.optimize's names and meanings, with restarts)
-from .optimize import curve_fit, least_squares
+from .optimize import curve_fit, least_squares, minimize
 
 # Keeping runs: a SQLite file of runs (resume, load, delete)
 from .store import Store
@@ -106,6 +106,7 @@ __all__ = [
     # the package's version string
     "version",
     # front doors
+    "minimize",
     "least_squares",
     "curve_fit",
     "BestOf",

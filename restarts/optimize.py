@@ -21,11 +21,13 @@ from ._counting import CountedFunction
 from ._driver import multistart
 from ._result import MultistartResult
 from ._validation import check_callable, check_int, fail
-from .solvers import LeastSquares
+from .solvers import LeastSquares, Minimize
 from .solvers.least_squares import as_lsq_bounds
+from .solvers.minimize import as_box
 from .starts import Around
+from .stop import MaxEvaluations, as_rules
 
-__all__ = ["MultistartOptimizeResult", "least_squares", "curve_fit"]
+__all__ = ["MultistartOptimizeResult", "minimize", "least_squares", "curve_fit"]
 
 
 class MultistartOptimizeResult(optimize.OptimizeResult):
@@ -40,7 +42,13 @@ class MultistartOptimizeResult(optimize.OptimizeResult):
 
     @property
     def table(self) -> Any:
-        return self["multistart"].table
+        """The run's table; with constraints, a ``maxcv`` column (largest violation)."""
+        run = self["multistart"]
+        table = run.table
+        maxcv = [r.extra.get("maxcv") for r in run.results]
+        if "maxcv" not in table and any(v is not None for v in maxcv):
+            table["maxcv"] = np.array([np.nan if v is None else v for v in maxcv])
+        return table
 
     @property
     def solutions(self) -> Any:
@@ -71,6 +79,172 @@ def _winning_start(run: MultistartResult) -> np.ndarray:
 
 def _run_nfev(run: MultistartResult) -> int:
     return int(sum(r.nfev or 0 for r in run.results))
+
+
+_MULTISTART_OWN = {"solver", "n_starts", "starts", "rng", "n_jobs", "strategy"}
+
+
+def _multistart_options(options: dict, owner: str) -> dict:
+    allowed = set(inspect.signature(multistart).parameters) - _MULTISTART_OWN
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise TypeError(
+            f"{owner} got an unexpected keyword argument {unknown[0]!r}. It takes "
+            "scipy.optimize.minimize's arguments, n_starts, max_nfev, strategy, starts, "
+            f"rng, n_jobs and these of multistart(): {sorted(allowed)}.")
+    return options
+
+
+def minimize(
+    fun: Callable[..., float],
+    x0: Any = None,
+    *,
+    bounds: Any = None,
+    args: Any = (),
+    method: str | None = None,
+    jac: Any = None,
+    hess: Any = None,
+    hessp: Callable | None = None,
+    constraints: Any = (),
+    tol: float | None = None,
+    options: dict | None = None,
+    callback: Callable | None = None,
+    n_starts: int | None = None,
+    max_nfev: int | None = None,
+    strategy: Any = "auto",
+    starts: Any = None,
+    rng: Any = None,
+    n_jobs: int | None = 1,
+    **multistart_options: Any,
+) -> MultistartOptimizeResult:
+    """:func:`scipy.optimize.minimize` from many starts, in one call; the best restart.
+
+    Takes SciPy's arguments with SciPy's meanings and returns an
+    :class:`~scipy.optimize.OptimizeResult`, so code written for SciPy keeps working.
+
+    Parameters
+    ----------
+    fun, x0, args, method, jac, hess, hessp, bounds, constraints, tol, options, callback
+        As for :func:`scipy.optimize.minimize`; every method works when given what it
+        needs. ``x0`` is restart 0's start. ``bounds`` is a sequence of ``(low,
+        high)`` pairs (``None`` for no bound) or a :class:`~scipy.optimize.Bounds`.
+        ``method=None`` is SciPy's choice: SLSQP with constraints, L-BFGS-B with
+        bounds, else BFGS.
+    n_starts : int, optional
+        Number of restarts. Default 20; with ``strategy="tiktak"`` under a
+        ``max_nfev`` budget, as many as the budget pays for.
+    max_nfev : int, optional
+        Total calls of ``fun`` over the whole run (start sampling included): never
+        exceeded. With independent restarts each restart may use
+        ``max_nfev // n_starts``.
+    strategy : "auto", "independent", "tiktak", "mlsl" or a Strategy, default="auto"
+        ``"auto"``: TikTak (Sobol' sampling, then searches pulled towards the best
+        point; the package's best budgeted strategy, see ``docs/benchmarks-global.md``)
+        when every bound is finite, ``max_nfev`` is given and there is neither
+        ``x0`` nor ``constraints``; else independent restarts.
+    starts : array (n_starts, d) or sampler, optional
+        Start points of independent restarts. Default :class:`restarts.starts.Around`
+        ``(x0, bounds)``: restart 0 at ``x0``; others uniform where both bounds are
+        finite, else ``x0 + max(1, |x0|) * N(0, 1)``. Without ``x0``, every bound
+        must be finite.
+    rng, n_jobs, **multistart_options
+        As for :func:`restarts.multistart` (``stop``, ``store``, ``timeout``, ...).
+
+    Returns
+    -------
+    MultistartOptimizeResult
+        An :class:`~scipy.optimize.OptimizeResult`: ``x``, ``fun``, ``success``,
+        ``status``, ``message`` of the best restart (with constraints: the best
+        *feasible* one), ``nfev`` = every ``fun`` call of the run, ``nit`` and
+        ``njev`` summed over restarts, ``maxcv`` with constraints; and the run:
+        ``multistart``, ``table``, ``solutions``, ``results``, ``best_restart``.
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> def f(x):
+    ...     return float(np.sin(3 * x[0]) + 0.1 * x[0] ** 2)
+    >>> res = rs.minimize(f, x0=[4.0], bounds=[(-5, 5)], rng=0)
+    >>> round(res.fun, 4), res.success, res.nfev == int(res.table["nfev"].sum())
+    (-0.9732, True, True)
+    """
+    owner = "minimize()"
+    check_callable(fun, "fun", owner)
+    _multistart_options(multistart_options, owner)
+    box = None if bounds is None else as_box(bounds, "bounds", owner)
+    x0 = None if x0 is None else np.atleast_1d(np.asarray(x0, dtype=float)).ravel()
+    if x0 is not None and box is not None and x0.size != box.shape[0]:
+        raise ValueError(f"The 'x0' parameter of {owner} must have one coordinate per "
+                         f"bound ({box.shape[0]}). Got {x0.size} instead.")
+    max_nfev = check_int(max_nfev, "max_nfev", owner, low=1, allow_none=True)
+    if method is None:
+        method = "SLSQP" if constraints else ("L-BFGS-B" if box is not None else "BFGS")
+    finite = box is not None and bool(np.isfinite(box).all())
+    if isinstance(strategy, str) and strategy == "auto":
+        budgeted = finite and max_nfev is not None and x0 is None and not constraints
+        strategy = "tiktak" if budgeted else "independent"
+    independent = isinstance(strategy, str) and strategy == "independent"
+    if n_starts is None:
+        n_starts = max_nfev if (max_nfev is not None and not independent) else 20
+    n_starts = check_int(n_starts, "n_starts", owner, low=1)
+    per_restart = None
+    rules = as_rules(multistart_options.pop("stop", None), owner)
+    if max_nfev is not None:
+        if independent:
+            per_restart = max_nfev // n_starts
+            if per_restart < 1:
+                raise ValueError(
+                    f"The 'max_nfev' parameter of {owner} must allow one call per restart: "
+                    f"got max_nfev={max_nfev} for n_starts={n_starts}.")
+        else:  # budgeted strategies cap each search at what is left of the total
+            rules = [*rules, MaxEvaluations(max_nfev)]
+    elif not independent and x0 is not None:
+        raise ValueError(f"x0 is the first start of independent restarts; "
+                         f"strategy={strategy!r} chooses its own starts (drop x0).")
+    solver = Minimize(fun, box, method=method, jac=jac, options=options, max_nfev=per_restart,
+                      args=args, hess=hess, hessp=hessp, constraints=constraints, tol=tol,
+                      callback=callback)
+    if starts is None and independent:
+        starts = _around(x0, box, owner)
+    run = multistart(solver, n_starts, starts=starts, rng=rng, n_jobs=n_jobs,
+                     strategy=strategy, stop=rules or None, **multistart_options)
+    return _minimize_result(run, solver)
+
+
+def _minimize_result(run: MultistartResult, solver: Minimize) -> MultistartOptimizeResult:
+    results = run.results
+    ok = [k for k, r in enumerate(results) if np.isfinite(r.fun)]
+    if solver.constrained:
+        feasible = [k for k in ok if results[k].extra.get("maxcv", np.inf) <= solver.ctol]
+        pool = feasible or ok
+    else:
+        feasible, pool = ok, ok
+    out = MultistartOptimizeResult()
+    out["multistart"] = run
+    out["nfev"] = _run_nfev(run) + int(run.config.get("extra_nfev", 0) or 0)
+    out["nit"] = int(sum(r.nit or 0 for r in results))
+    out["njev"] = int(sum(r.extra.get("njev", 0) or 0 for r in results))
+    n = len(results)
+    if not pool:
+        out.update(x=None, fun=np.nan, success=False, status=-1, best_restart=None,
+                   message=f"all {n} restarts failed: " + "; ".join(
+                       sorted({r.message for r in results})[:3]))
+        return out
+    best = min(pool, key=lambda k: (results[k].fun, k))  # lowest index on ties
+    r = results[best]
+    index = run.restarts[best].index
+    out["x"] = np.array(r.x, dtype=float)
+    out["fun"] = float(r.fun)
+    out["success"] = bool(r.success) and (best in feasible)
+    out["status"] = 0 if out["success"] else 1
+    out["best_restart"] = index
+    if solver.constrained:
+        out["maxcv"] = float(r.extra.get("maxcv", np.nan))
+        if not feasible:
+            out["status"] = 4
+    out["message"] = (f"{r.message} (best of {n} restarts: restart {index}"
+                      + ("" if best in feasible else ", none feasible") + ")")
+    return out
 
 
 def least_squares(
