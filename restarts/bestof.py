@@ -30,7 +30,6 @@ try:
     from sklearn import config_context
     from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
     from sklearn.metrics import get_scorer
-    from sklearn.utils import get_tags
     from sklearn.utils.metaestimators import available_if
     from sklearn.utils.validation import check_is_fitted
 except ImportError as exc:  # pragma: no cover - scikit-learn is installed in CI
@@ -276,6 +275,8 @@ class BestOf(MetaEstimatorMixin, BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         # BestOf is whatever it wraps: a classifier, a clusterer, a transformer, ...
+        from sklearn.utils import get_tags  # scikit-learn >= 1.6, which asks for tags
+
         tags = copy.deepcopy(get_tags(self.estimator))
         tags.array_api_support = False  # fits run through multistart on NumPy arrays
         return tags
