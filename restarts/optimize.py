@@ -154,10 +154,12 @@ def minimize(
     -------
     MultistartOptimizeResult
         An :class:`~scipy.optimize.OptimizeResult`: ``x``, ``fun``, ``success``,
-        ``status``, ``message`` of the best restart (with constraints: the best
-        *feasible* one), ``nfev`` = every ``fun`` call of the run, ``nit`` and
-        ``njev`` summed over restarts, ``maxcv`` with constraints; and the run:
-        ``multistart``, ``table``, ``solutions``, ``results``, ``best_restart``.
+        ``message`` of the best restart (with constraints: the best *feasible*
+        one; lowest index on ties), ``status`` (0: it succeeded, 1: it did not,
+        4: no restart is feasible, -1: every restart failed), ``nfev`` = every
+        ``fun`` call of the run, ``nit`` and ``njev`` summed over restarts,
+        ``maxcv`` with constraints; and the run: ``multistart``, ``table``,
+        ``solutions``, ``results``, ``best_restart``.
 
     Examples
     --------
@@ -189,6 +191,10 @@ def minimize(
     n_starts = check_int(n_starts, "n_starts", owner, low=1)
     per_restart = None
     rules = as_rules(multistart_options.pop("stop", None), owner)
+    if x0 is not None and not independent:
+        raise ValueError(f"The 'x0' parameter of {owner} is the first start of independent "
+                         f"restarts, but strategy={strategy!r} chooses its own starts: drop x0 "
+                         "or use strategy='independent'.")
     if max_nfev is not None:
         if independent:
             per_restart = max_nfev // n_starts
@@ -198,9 +204,6 @@ def minimize(
                     f"got max_nfev={max_nfev} for n_starts={n_starts}.")
         else:  # budgeted strategies cap each search at what is left of the total
             rules = [*rules, MaxEvaluations(max_nfev)]
-    elif not independent and x0 is not None:
-        raise ValueError(f"x0 is the first start of independent restarts; "
-                         f"strategy={strategy!r} chooses its own starts (drop x0).")
     solver = Minimize(fun, box, method=method, jac=jac, options=options, max_nfev=per_restart,
                       args=args, hess=hess, hessp=hessp, constraints=constraints, tol=tol,
                       callback=callback)

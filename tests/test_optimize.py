@@ -200,6 +200,26 @@ def test_bounds_forms():
     np.testing.assert_allclose(c.x, [3.0, 3.0], atol=1e-5)
 
 
+@pytest.mark.parametrize(("bounds", "exc", "match"), [
+    ([(1, 0)], ValueError, "low <= high.*dimension 0"),
+    ([(0, np.nan)], ValueError, "without NaN"),
+    ([1, 2, 3], ValueError, "pairs"),
+    ("box", TypeError, "pairs"),
+    ([], ValueError, "non-empty"),
+    ([(0, 1, 2)], ValueError, "shape \\(d, 2\\)"),
+])
+def test_minimize_bad_bounds(bounds, exc, match):
+    with pytest.raises(exc, match=f"'bounds' parameter of Minimize.*{match}"):
+        rs.solvers.Minimize(rosen, bounds=bounds)
+
+
+def test_minimize_scipy_bounds_accepted():
+    box = rs.solvers.Minimize(rosen, bounds=[(0, np.inf), (None, 2), (1, 1)]).bounds
+    np.testing.assert_array_equal(box, [[0, np.inf], [-np.inf, 2], [1, 1]])
+    with pytest.raises(ValueError, match="needs a start point"):  # no uniform start in inf
+        rs.solvers.Minimize(rosen, bounds=[(0, np.inf)])(None, np.random.default_rng(0))
+
+
 def test_bad_input():
     with pytest.raises(TypeError, match="unexpected keyword argument 'maxiter'"):
         rs.minimize(rosen, x0=[0.0, 0.0], maxiter=10)
@@ -209,5 +229,7 @@ def test_bad_input():
         rs.minimize(rosen, x0=[0.0], bounds=BOX4)
     with pytest.raises(ValueError, match="'max_nfev' parameter of minimize"):
         rs.minimize(rosen, x0=[0.0, 0.0], max_nfev=5, n_starts=10)
+    with pytest.raises(ValueError, match="'x0' parameter of minimize.*chooses its own"):
+        rs.minimize(rosen, x0=[0.0, 0.0], bounds=BOX4[:2], strategy="tiktak", max_nfev=100)
     with pytest.raises(ValueError, match="'method' parameter of Minimize"):
         rs.minimize(rosen, x0=[0.0, 0.0], method="newton")

@@ -59,8 +59,15 @@ def as_box(bounds: Any, name: str = "bounds", owner: str = _OWNER) -> np.ndarray
     if isinstance(bounds, (str, bytes)) or bounds is None:
         raise fail(name, owner, "a sequence of (low, high) pairs", bounds, TypeError)
     try:
+        pairs = list(bounds)
+    except TypeError:
+        raise fail(name, owner, "a sequence of (low, high) pairs", bounds, TypeError) from None
+    if not all(isinstance(p, (tuple, list, np.ndarray)) for p in pairs):
+        raise fail(name, owner, "a non-empty sequence of (low, high) pairs (shape (d, 2))",
+                   bounds)
+    try:
         rows = [tuple(-np.inf if v is None and k == 0 else np.inf if v is None else v
-                      for k, v in enumerate(pair)) for pair in bounds]
+                      for k, v in enumerate(pair)) for pair in pairs]
         arr = np.asarray(rows, dtype=float)
     except (TypeError, ValueError):
         raise fail(name, owner, "a sequence of numeric (low, high) pairs", bounds,
@@ -74,7 +81,8 @@ def as_box(bounds: Any, name: str = "bounds", owner: str = _OWNER) -> np.ndarray
         raise fail(name, owner, "a non-empty sequence of (low, high) pairs (shape (d, 2))",
                    bounds)
     if np.isnan(arr).any():
-        raise fail(name, owner, "(low, high) pairs without NaN", bounds)
+        raise fail(name, owner, "(low, high) pairs without NaN (None or inf: no bound)",
+                   bounds)
     bad = np.flatnonzero(arr[:, 0] > arr[:, 1])
     if bad.size:
         raise ValueError(
