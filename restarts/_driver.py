@@ -120,9 +120,10 @@ def multistart(
         BLAS/OpenMP threads each restart may use (threadpoolctl). One thread per
         restart avoids oversubscription when restarts run in parallel and keeps
         results bit-identical across ``n_jobs``; ``None`` leaves the limits alone.
-    ftol, xtol : float
-        Two restarts reached the same optimum when ``|Δfun| <= ftol`` and
-        ``‖Δx‖ <= xtol`` (``x`` mapped through ``solver.canonical`` if defined).
+    ftol : float, default=1e-6
+        Two restarts reached the same optimum when ``|Δfun| <= ftol`` and ...
+    xtol : float, default=1e-4
+        ... ``‖Δx‖ <= xtol`` (``x`` mapped through ``solver.canonical`` if defined).
     overwrite : bool, default=False
         With ``store``: replace a stored run of the same ``name`` whose
         configuration differs, instead of raising ``ValueError``.

@@ -237,7 +237,11 @@ def restarts_needed(
     ----------
     table : MultistartResult or pandas.DataFrame
     prob : float in (0, 1), default=0.95
-    target, tol, confidence
+    target : float, optional
+        As in :func:`success_curve`.
+    tol : float, optional
+        As in :func:`success_curve`.
+    confidence : float, default=0.95
         As in :func:`success_curve`.
 
     Returns

@@ -120,7 +120,7 @@ class MLP(Resumable):
         ``(shape, rng, **init_params) -> ndarray``.
     loss : {"cross_entropy", "mse"}, default="cross_entropy"
         Mean softmax cross-entropy, or mean squared error over samples and outputs.
-    optimizer : {"sgd", "momentum", "adam"}, default="adam"
+    optimizer : {"adam", "sgd", "momentum"}, default="adam"
         Plain gradient descent, heavy-ball momentum (``v = momentum v - lr g``), or
         Adam (Kingma & Ba 2015, in their efficient form, as scikit-learn: the bias
         corrections fold into the step size and ``epsilon`` is added to the root of the
@@ -142,8 +142,12 @@ class MLP(Resumable):
         (biases excluded). scikit-learn divides its ``alpha`` by the batch size.
     momentum : float, default=0.9
         Momentum of ``optimizer="momentum"``.
-    beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
-        Adam's moment decay rates and denominator offset.
+    beta1 : float, default=0.9
+        Adam's decay rate of the first moment.
+    beta2 : float, default=0.999
+        Adam's decay rate of the second moment.
+    epsilon : float, default=1e-8
+        Adam's denominator offset.
     shuffle : bool, default=True
         Reshuffle the samples every epoch (mini-batch only).
     tol : float, default=1e-8
