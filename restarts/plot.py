@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import analysis
-from ._validation import check_int, fail
+from ._validation import check_choice, check_int, fail
 
 __all__ = [
     "ecdf",
@@ -165,7 +165,9 @@ def success_curve(run: Any, target: float | None = None, *, tol: float | None = 
     """P(best of k restarts reaches the target) against k, with its confidence band.
 
     See :func:`restarts.analysis.success_curve`; a dotted line marks ``prob`` and the
-    number of restarts needed to reach it.
+    number of restarts needed to reach it. The k-axis is logarithmic: the curve
+    usually saturates within the first few restarts of a long run, which a linear
+    axis squeezes into a spike at its left edge.
 
     Examples
     --------
@@ -187,6 +189,8 @@ def success_curve(run: Any, target: float | None = None, *, tol: float | None = 
         ax.axvline(need["k"], ls=":", color="gray")
         ax.annotate(f"k = {int(need['k'])}", (need["k"], prob), textcoords="offset points",
                     xytext=(4, -14), fontsize="small")
+    ax.set_xscale("log")
+    ax.set_xlim(1, max(2, int(curve["k"].max())))
     ax.set_xlabel("restarts k")
     ax.set_ylabel("P(best of k reaches target)")
     ax.set_ylim(0, 1.02)
@@ -225,39 +229,45 @@ def basins(run: Any, *, top: int = 20, ax: Any = None, path: Any = None,
     return _finish(ax, path)
 
 
-def _trace(run: Any, owner: str) -> tuple[np.ndarray, np.ndarray, str]:
+def _trace(run: Any, owner: str, by: str) -> tuple[np.ndarray, np.ndarray]:
     table = analysis.as_table(run, owner)
     if "restart" in table.columns:
         table = table.sort_values("restart", kind="stable")
     fun = pd.to_numeric(table["fun"], errors="coerce").to_numpy(dtype=float)
     best = np.minimum.accumulate(np.where(np.isfinite(fun), fun, np.inf))
-    if "nfev" in table.columns and table["nfev"].notna().all():
-        x = np.cumsum(pd.to_numeric(table["nfev"]).to_numpy(dtype=float))
-        return x, best, "objective evaluations"
-    return np.arange(1, len(fun) + 1, dtype=float), best, "restarts"
+    if by == "nfev":
+        if "nfev" not in table.columns or table["nfev"].isna().any():
+            raise ValueError(f"The 'x' parameter of {owner} can be 'nfev' only for runs "
+                             "whose table has 'nfev' for every restart.")
+        return np.cumsum(pd.to_numeric(table["nfev"]).to_numpy(dtype=float)), best
+    return np.arange(1, len(fun) + 1, dtype=float), best
 
 
-def convergence(runs: Any, *, ax: Any = None, path: Any = None, figsize: Any = (6.0, 4.0),
-                dpi: int = 100, logy: bool = False) -> Any:
-    """Best value so far against evaluations spent (restarts in index order).
+def convergence(runs: Any, *, x: str = "restarts", ax: Any = None, path: Any = None,
+                figsize: Any = (6.0, 4.0), dpi: int = 100, logy: bool = False) -> Any:
+    """Best value so far against restarts (in index order), on a logarithmic axis.
+
+    A log axis shows the early restarts, where the best usually improves, and a long
+    tail at the same time. ``x="nfev"`` draws it against evaluations spent instead.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from restarts import plot
     >>> ax = plot.convergence(pd.DataFrame({"fun": [3.0, 1.0, 2.0], "nfev": [10, 10, 10]}))
-    >>> ax.get_xlabel()
-    'objective evaluations'
+    >>> ax.get_xlabel(), ax.get_xscale()
+    ('restarts', 'log')
     """
     owner = "plot.convergence()"
+    by = check_choice(x, "x", owner, ["restarts", "nfev"])
     ax = _axes(ax, figsize, dpi, owner)
     runs = _runs(runs, owner)
-    xlabel = "restarts"
     for label, run in runs.items():
-        x, best, xlabel = _trace(run, owner)
+        xs, best = _trace(run, owner, by)
         ok = np.isfinite(best)
-        ax.step(x[ok], best[ok], where="post", label=label or None)
-    ax.set_xlabel(xlabel)
+        ax.step(xs[ok], best[ok], where="post", label=label or None)
+    ax.set_xscale("log")
+    ax.set_xlabel("restarts" if by == "restarts" else "objective evaluations")
     ax.set_ylabel("best objective so far")
     if logy:
         ax.set_yscale("symlog", linthresh=1e-6)

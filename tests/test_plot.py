@@ -152,3 +152,26 @@ def test_traces_follow_compare_traces_and_need_them():
         plot.traces(bare)
     with pytest.raises(ValueError, match="'problem' parameter"):
         plot.traces(df, "nope")
+
+
+def test_success_curve_of_a_long_run_uses_a_log_k_axis():
+    # 2,000 restarts, a third of them hit: the curve saturates by k ~ 15; on a linear
+    # axis that is a spike at the left edge, on a log axis it is readable
+    fun = np.where(np.arange(2000) % 3 == 0, 0.0, 1.0)
+    ax = plot.success_curve(pd.DataFrame({"fun": fun}))
+    assert ax.get_xscale() == "log" and ax.get_xlim() == pytest.approx((1, 2000))
+    k, prob = ax.get_lines()[0].get_data()
+    assert prob[list(k).index(10)] == pytest.approx(1 - (2 / 3) ** 10, abs=1e-3)
+
+
+def test_convergence_is_best_so_far_against_restarts_on_a_log_axis():
+    table = pd.DataFrame({"restart": [2, 0, 1, 3], "fun": [0.5, 3.0, 1.0, 2.0],
+                          "nfev": [10, 20, 30, 40]})
+    ax = plot.convergence(table)
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "restarts"
+    x, best = ax.get_lines()[0].get_data()
+    assert list(x) == [1, 2, 3, 4] and list(best) == [3.0, 1.0, 0.5, 0.5]  # index order
+    ax = plot.convergence(table, x="nfev")
+    assert list(ax.get_lines()[0].get_xdata()) == [20, 50, 60, 100]
+    with pytest.raises(ValueError, match="'x' parameter of plot.convergence"):
+        plot.convergence(table, x="time")
