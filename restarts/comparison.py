@@ -18,6 +18,7 @@ import argparse
 import math
 import numbers
 import time
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,16 +33,19 @@ from ._seeding import child_seed, root_seed
 from ._validation import check_bool, check_int, fail
 from .analysis import add_solve_evaluations, success_tol, summarize_comparison
 
-__all__ = ["compare", "concat", "summarize", "default_budget", "METHODS", "BudgetSpent",
+__all__ = ["compare", "concat", "summarize", "default_budget", "METHODS", "PEERS", "BudgetSpent",
            "add_cli"]
 
 _OWNER = "compare()"
 
-#: Methods :func:`compare` knows, restart strategies first.
+#: Methods :func:`compare` runs by default, restart strategies first.
 METHODS: tuple[str, ...] = (
     "multistart", "tiktak", "mlsl",
     "basinhopping", "differential_evolution", "dual_annealing", "shgo", "direct",
 )
+#: Peers compared on request: pycma's own restart strategies (extra ``restarts[cma]``).
+PEERS: tuple[str, ...] = ("cma-ipop", "cma-bipop")
+_NAMES = METHODS + PEERS
 _STRATEGY_OF = {"multistart": "independent", "tiktak": "tiktak", "mlsl": "mlsl"}
 _LOCAL_METHOD = "L-BFGS-B"
 _BUDGET_KEY = 2**31 - 1  # spawn key of the seed the default-budget DE run uses
@@ -61,11 +65,17 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "dual_annealing": {},
     "shgo": {},
     "direct": {},
+    # pycma's own restarts: up to 9 restarts, population doubled each time (IPOP), or
+    # interleaved with small-population runs (BIPOP); further keys are pycma options.
+    "cma-ipop": {},
+    "cma-bipop": {},
 }
 
 
-def _min_budget(method: str, dim: int) -> int:
+def _min_budget(method: Any, dim: int) -> int:
     """Evaluations a method needs before it can return anything meaningful."""
+    if not isinstance(method, str):
+        return 1  # a user's method: its own business
     if method == "differential_evolution":
         return 15 * dim  # SciPy's default population: popsize * d points
     if method == "shgo":
@@ -149,14 +159,46 @@ def _run_scipy(method: str, counter: CountedFunction, bounds: np.ndarray, budget
         raise ValueError(method)
 
 
-def _run_one(problem: Any, method: str, repeat: int, budget: int,
+def _run_cma(method: str, counter: CountedFunction, bounds: np.ndarray, budget: int,
+             seed: np.random.SeedSequence, opts: dict) -> None:
+    """pycma's ``fmin2`` with its own restarts (9, IPOP or BIPOP) from a uniform start."""
+    from .solvers.cma import SIGMA0_FRACTION, import_cma
+
+    cma = import_cma(f"compare(methods=[{method!r}])")
+    rng = np.random.default_rng(seed)
+    lo, hi = bounds[:, 0], bounds[:, 1]
+    width = hi - lo
+    options = {"bounds": [lo.tolist(), hi.tolist()], "maxfevals": budget, "verbose": -9,
+               "verb_log": 0, "verb_disp": 0, "seed": math.nan,
+               "randn": lambda *shape: rng.standard_normal(shape)}  # the run's own stream
+    if not np.all(width == width.max()):
+        options["CMA_stds"] = (width / width.max()).tolist()
+    options.update(opts)
+    cma.fmin2(counter, _uniform(bounds, rng), SIGMA0_FRACTION * float(width.max()), options,
+              restarts=9, bipop=method == "cma-bipop")
+
+
+def _run_user(method: Any, counter: CountedFunction, bounds: np.ndarray, budget: int,
+              seed: np.random.SeedSequence, opts: dict) -> None:
+    """A user's ``method(fun, bounds, budget, rng)``; ``fun`` is the counter itself."""
+    method(counter, bounds.copy(), budget, np.random.default_rng(seed))
+
+
+def _run_one(problem: Any, method: Any, name: str, repeat: int, budget: int,
              seed: np.random.SeedSequence, opts: dict) -> dict:
     """One (method, repeat): the row of the table, plus its trace."""
     import warnings
 
     counter = CountedFunction(problem.fun, budget)
     bounds = np.asarray(problem.bounds, dtype=float)
-    runner = _run_restarts if method in _STRATEGY_OF else _run_scipy
+    if callable(method):
+        runner: Any = _run_user
+    elif method in _STRATEGY_OF:
+        runner = _run_restarts
+    elif method in PEERS:
+        runner = _run_cma
+    else:
+        runner = _run_scipy
     t0 = time.perf_counter()
     # One BLAS thread: L-BFGS-B's tiny products are ~30x slower when OpenBLAS threads
     # fight over shared cores, and parallelism is across runs anyway.
@@ -168,7 +210,7 @@ def _run_one(problem: Any, method: str, repeat: int, budget: int,
             pass
     elapsed = time.perf_counter() - t0
     return {
-        "problem": problem.name, "method": method, "repeat": repeat,
+        "problem": problem.name, "method": name, "repeat": repeat,
         "fun": counter.best_f, "nfev": counter.nfev, "time_s": elapsed,
         "budget": budget, "best_so_far_at": counter.best_at,
         "trace": np.array(counter.trace, dtype=float).reshape(-1, 2),
@@ -180,23 +222,43 @@ def _run_one(problem: Any, method: str, repeat: int, budget: int,
 # --------------------------------------------------------------------------------------
 
 
-def _check_methods(methods: Any) -> list[str]:
+def _method_name(method: Any) -> str:
+    return method if isinstance(method, str) else str(
+        getattr(method, "__name__", type(method).__name__))
+
+
+def _check_methods(methods: Any) -> list[Any]:
+    """Names from METHODS/PEERS and callables, each once (by name)."""
     if methods is None:
         return list(METHODS)
-    if isinstance(methods, str):
-        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    if isinstance(methods, str) or callable(methods):
+        methods = ([m.strip() for m in methods.split(",") if m.strip()]
+                   if isinstance(methods, str) else [methods])
     if not isinstance(methods, Sequence) or not methods:
-        raise fail("methods", _OWNER, f"None or a non-empty list of names from {list(METHODS)}",
-                   methods, TypeError)
-    unknown = [m for m in methods if m not in METHODS]
+        raise fail("methods", _OWNER, f"None or a non-empty list of names from {list(_NAMES)} "
+                   "or callables method(fun, bounds, budget, rng)", methods, TypeError)
+    unknown = [m for m in methods if not callable(m) and m not in _NAMES]
     if unknown:
         raise ValueError(
-            f"The 'methods' parameter of {_OWNER} must name methods from {list(METHODS)}. "
-            f"Got unknown {unknown!r} instead."
+            f"The 'methods' parameter of {_OWNER} must name methods from {list(_NAMES)} "
+            f"or be callables method(fun, bounds, budget, rng). Got unknown {unknown!r} "
+            "instead."
         )
-    if len(set(methods)) != len(methods):
-        raise fail("methods", _OWNER, "a list without duplicates", methods)
+    names = [_method_name(m) for m in methods]
+    if len(set(names)) != len(names):
+        raise fail("methods", _OWNER, "a list without duplicate names", names)
+    clash = [n for m, n in zip(methods, names, strict=True) if callable(m) and n in _NAMES]
+    if clash:
+        raise fail("methods", _OWNER, "callables whose __name__ is not a built-in method's",
+                   clash)
     return list(methods)
+
+
+def _method_key(method: Any) -> int:
+    """The spawn key of a method's runs: its position, or a hash of a callable's name."""
+    if isinstance(method, str):
+        return _NAMES.index(method)
+    return 2**20 + zlib.crc32(_method_name(method).encode()) % 2**20
 
 
 def _as_problem(problem: Any, dim: int | None, shift: Any) -> tuple[Any, Any]:
@@ -241,7 +303,8 @@ def _check_budget(budget: Any, methods: list[str], dim: int) -> int | None:
     if budget is None:
         return None
     budget = check_int(budget, "budget", _OWNER, low=1)
-    short = {m: _min_budget(m, dim) for m in methods if budget < _min_budget(m, dim)}
+    short = {m: _min_budget(m, dim) for m in methods
+             if isinstance(m, str) and budget < _min_budget(m, dim)}
     if short:
         need = max(short.values())
         raise ValueError(
@@ -284,7 +347,7 @@ def default_budget(problem: Any, rng: Any = 0) -> int:
 
 def compare(
     problem: Any,
-    methods: Sequence[str] | str | None = None,
+    methods: Sequence[Any] | str | None = None,
     budget: int | None = None,
     repeats: int = 20,
     rng: Any = 0,
@@ -294,18 +357,28 @@ def compare(
     shift: bool = False,
     method_options: dict[str, dict] | None = None,
 ) -> pd.DataFrame:
-    """Run restart strategies and SciPy's global methods on one problem, equal budgets.
+    """Run restart strategies and SciPy's global methods on a problem, equal budgets.
 
     Parameters
     ----------
-    problem : str or Problem
+    problem : str, Problem, or a list of them
         A name from :func:`restarts.problems.names` (with ``dim``), a problem from
         :func:`restarts.problems.get`, or a user's :class:`restarts.Problem` (any
-        object with ``name``, ``fun``, ``bounds`` and optionally ``f_min``).
-    methods : list of str or comma-separated str, optional
-        From :data:`METHODS` (default: all): ``"multistart"`` (independent uniform
-        restarts), ``"tiktak"``, ``"mlsl"``, ``"basinhopping"``,
-        ``"differential_evolution"``, ``"dual_annealing"``, ``"shgo"``, ``"direct"``.
+        object with ``name``, ``fun``, ``bounds`` and optionally ``f_min``). A list
+        runs each problem as if alone and returns the tables stacked by
+        :func:`concat` (each problem's ``budget`` defaults separately).
+    methods : list of str and callables, or comma-separated str, optional
+        Names from :data:`METHODS` (default: all of them): ``"multistart"``
+        (independent uniform restarts), ``"tiktak"``, ``"mlsl"``, ``"basinhopping"``,
+        ``"differential_evolution"``, ``"dual_annealing"``, ``"shgo"``, ``"direct"``;
+        from :data:`PEERS`: ``"cma-ipop"``, ``"cma-bipop"`` (pycma's ``fmin2`` with 9
+        restarts, IPOP or BIPOP, ``sigma0`` a fifth of the box; extra
+        ``restarts[cma]``); or any callable ``method(fun, bounds, budget, rng)``
+        (``bounds`` a ``(d, 2)`` array, ``rng`` a Generator). Every method, a
+        callable too, evaluates through the same counter: ``fun`` raises once
+        ``budget`` calls were made, and the best point it was called at is the
+        result (what the callable returns is ignored). A callable's ``__name__``
+        names its rows.
     budget : int, optional
         Objective evaluations per run. Default: what ``differential_evolution`` uses
         with its default settings on the problem (one run, see :func:`default_budget`;
@@ -314,8 +387,9 @@ def compare(
         Runs per method.
     rng : int, SeedSequence or Generator, default=0
         Run ``(method, repeat)`` is seeded with the child ``(repeat, k)`` of this
-        seed, ``k`` the method's position in :data:`METHODS`, so a row does not
-        depend on ``n_jobs`` or on which other methods are compared.
+        seed, ``k`` the method's position in :data:`METHODS` + :data:`PEERS` (for a
+        callable, a hash of its name), so a row does not depend on ``n_jobs`` or on
+        which other methods or problems are compared.
     n_jobs : int, default=1
         Runs executed in parallel (joblib; ``-1`` = all cores).
     dim : int, optional
@@ -374,6 +448,13 @@ def compare(
     >>> bool((df["nfev"] <= 500).all())
     True
     """
+    if isinstance(problem, (list, tuple)):
+        if not problem:
+            raise fail("problem", _OWNER, "a problem or a non-empty list of problems",
+                       problem, ValueError)
+        return concat([compare(p, methods, budget, repeats, rng, n_jobs, dim=dim,
+                               shift=shift, method_options=method_options)
+                       for p in problem])
     methods = _check_methods(methods)
     repeats = check_int(repeats, "repeats", _OWNER, low=1)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
@@ -384,8 +465,8 @@ def compare(
     if method_options is not None and not isinstance(method_options, dict):
         raise fail("method_options", _OWNER, "a dict of dicts or None", method_options, TypeError)
     for key in method_options or {}:
-        if key not in METHODS:
-            raise fail("method_options", _OWNER, f"keyed by names from {list(METHODS)}", key)
+        if key not in _NAMES:
+            raise fail("method_options", _OWNER, f"keyed by names from {list(_NAMES)}", key)
     root = root_seed(rng, _OWNER)
     base, instance = _as_problem(problem, dim, shift)
     d = int(np.asarray(base.bounds).shape[0])
@@ -401,10 +482,12 @@ def compare(
 
     tasks = []
     for method in methods:
-        opts = {**_DEFAULTS[method], **(method_options or {}).get(method, {})}
-        k = METHODS.index(method)
+        name = _method_name(method)
+        opts = ({} if callable(method) else
+                {**_DEFAULTS[method], **(method_options or {}).get(method, {})})
+        k = _method_key(method)
         for r in range(repeats):
-            tasks.append((instances[r], method, r, budget, child_seed(root, r, k), opts))
+            tasks.append((instances[r], method, name, r, budget, child_seed(root, r, k), opts))
     if n_jobs == 1:
         runs = [_run_one(*t) for t in tasks]
     else:
@@ -526,7 +609,8 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
                    help="evaluations per run (default: differential_evolution's own use)")
     p.add_argument("--repeats", type=int, default=20, help="runs per method (default 20)")
     p.add_argument("--methods", default=None,
-                   help=f"comma-separated, from {','.join(METHODS)} (default: all)")
+                   help=f"comma-separated, from {','.join(METHODS)} (default: all) and "
+                   f"{','.join(PEERS)} (pycma's restarts; pip install 'restarts[cma]')")
     p.add_argument("--n-jobs", type=int, default=1, dest="n_jobs",
                    help="parallel runs (-1 = all cores)")
     p.add_argument("--rng", type=int, default=0, help="seed (default 0)")

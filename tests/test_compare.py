@@ -168,3 +168,84 @@ def test_cli_hook(tmp_path, capsys):
     assert "success_rate" in printed and "tiktak" in printed and "booth[shifted]" in printed
     table = pd.read_csv(out)
     assert len(table) == 4 and set(table["method"]) == {"tiktak", "direct"}
+
+
+# -- user methods, lists of problems, pycma's restart strategies (issue 15 item 6) --------
+def random_search(fun, bounds, budget, rng):
+    """A user's method: uniform random search until the counter stops it."""
+    lo, hi = bounds[:, 0], bounds[:, 1]
+    while True:
+        fun(lo + rng.random(lo.size) * (hi - lo))
+
+
+def two_points(fun, bounds, budget, rng):
+    """A user's method that stops early by itself."""
+    fun(bounds[:, 0])
+    fun(bounds[:, 1])
+    return "ignored"
+
+
+def test_a_user_callable_is_counted_like_the_built_ins():
+    base = rs.problems.get("hartmann3")
+    fun = Counted(base.fun, record=True)
+    problem = rs.Problem("h3", fun, base.bounds, f_min=base.f_min)
+    df = rs.compare(problem, methods=[random_search, "multistart", two_points], budget=250,
+                    repeats=2, rng=5)
+    assert df["method"].unique().tolist() == ["random_search", "multistart", "two_points"]
+    assert int(df["nfev"].sum()) == fun.n  # nothing uncounted, nothing double-counted
+    mine = df[df["method"] == "random_search"]
+    assert (mine["nfev"] == 250).all()  # stopped exactly at the budget
+    # its best is the best point it evaluated (the counter's, independent of the return)
+    values = [base.fun(x) for x in fun.points[:250]]
+    assert mine["fun"].iloc[0] == min(values)
+    assert (df.loc[df["method"] == "two_points", "nfev"] == 2).all()
+    assert set(df.attrs["traces"]) >= {("random_search", 0), ("two_points", 1)}
+    # a row does not depend on the other methods compared, nor on n_jobs
+    alone = rs.compare(problem, methods=[random_search], budget=250, repeats=2, rng=5,
+                       n_jobs=2)
+    pd.testing.assert_frame_equal(_rows(alone), _rows(mine))
+
+
+def test_a_list_of_problems_is_each_problem_alone_stacked():
+    kw = {"methods": ["direct", "multistart"], "budget": 150, "repeats": 2, "rng": 3}
+    both = rs.compare(["booth", rs.problems.get("branin")], **kw)
+    one, two = rs.compare("booth", **kw), rs.compare("branin", **kw)
+    pd.testing.assert_frame_equal(_rows(both), _rows(concat([one, two])))
+    assert both.attrs["f_ref"] == {"booth": one.attrs["f_ref"], "branin": two.attrs["f_ref"]}
+    with pytest.raises(ValueError, match="'problem' parameter"):
+        rs.compare([], **kw)
+
+
+@pytest.mark.parametrize("peer", ["cma-ipop", "cma-bipop"])
+def test_cma_peers_respect_the_budget(peer):
+    pytest.importorskip("cma")
+    base = rs.problems.get("rastrigin", dim=3)
+    fun = Counted(base.fun)
+    problem = rs.Problem("r3", fun, base.bounds, f_min=base.f_min)
+    df = rs.compare(problem, methods=[peer], budget=700, repeats=2, rng=1)
+    # Rastrigin keeps pycma restarting: it is cut exactly at the budget
+    assert (df["nfev"] == 700).all() and int(df["nfev"].sum()) == fun.n
+    again = rs.compare(problem, methods=[peer], budget=700, repeats=2, rng=1)
+    pd.testing.assert_frame_equal(_rows(again), _rows(df))  # seeded from rng alone
+    easy = rs.compare("sphere", dim=2, methods=[peer], budget=3000, repeats=1)
+    assert easy["success"].all()
+
+
+def test_missing_cma_gives_the_install_hint(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cma", None)  # `import cma` now raises ImportError
+    with pytest.raises(ImportError, match=r"pip install 'restarts\[cma\]'"):
+        rs.compare("booth", methods=["cma-ipop"], budget=100, repeats=1)
+
+
+def test_bad_methods():
+    def tiktak(fun, bounds, budget, rng):
+        fun(bounds[:, 0])
+
+    with pytest.raises(ValueError, match="not a built-in method's"):
+        rs.compare("booth", methods=[tiktak], budget=100)
+    with pytest.raises(ValueError, match="without duplicate names"):
+        rs.compare("booth", methods=[random_search, random_search], budget=100)
+    with pytest.raises(ValueError, match=r"Got unknown \['cma'\]"):
+        rs.compare("booth", methods=["cma"], budget=100)
