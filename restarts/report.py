@@ -296,7 +296,8 @@ def _run_section(page: _Page, name: str, run: Any, config: Mapping[str, Any]) ->
     page.figure(lambda kw: plot.ecdf(run, **kw), f"{name}: ECDF of final values")
     page.figure(lambda kw: plot.success_curve(run, **kw),
                 f"{name}: P(best of k restarts reaches the best value), 95% band")
-    page.figure(lambda kw: plot.convergence(run, **kw), f"{name}: best value so far against restarts")
+    page.figure(lambda kw: plot.convergence(run, **kw),
+                f"{name}: best value so far against restarts")
     if _has_loss_curves(run):
         page.figure(lambda kw: plot.loss_curves(run, **kw), f"{name}: training-loss curves")
 
@@ -346,7 +347,8 @@ def _group_section(page: _Page, group: str, members: dict[str, Any]) -> None:
               "best value and the share of restarts reaching the group's best compare the "
               "settings directly.", "note")
     page.figure(lambda kw: plot.ecdf(members, **kw), f"{group}: ECDF of final values per run")
-    page.figure(lambda kw: plot.convergence(members, **kw), f"{group}: best value so far against restarts")
+    page.figure(lambda kw: plot.convergence(members, **kw),
+                f"{group}: best value so far against restarts")
     if any(_has_loss_curves(r) for r in members.values()):
         curves = {k: v for k, v in members.items() if _has_loss_curves(v)}
         page.figure(lambda kw: plot.loss_curves(curves, max_curves=20, **kw),
