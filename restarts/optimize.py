@@ -147,7 +147,11 @@ def minimize(
         ``(x0, bounds)``: restart 0 at ``x0``; others uniform where both bounds are
         finite, else ``x0 + max(1, |x0|) * N(0, 1)``. Without ``x0``, every bound
         must be finite.
-    rng, n_jobs, **multistart_options
+    rng : None, int, SeedSequence or Generator, optional
+        As for :func:`restarts.multistart`.
+    n_jobs : int, default=1
+        As for :func:`restarts.multistart`.
+    **multistart_options
         As for :func:`restarts.multistart` (``stop``, ``store``, ``timeout``, ...).
 
     Returns
@@ -277,8 +281,10 @@ def least_squares(
         bounds)``: restart 0 at ``x0``; others uniform in coordinates with two
         finite bounds, else ``x0 + max(1, |x0|) * N(0, 1)`` (reflected into a
         one-sided bound).
-    rng, n_jobs
+    rng : None, int, SeedSequence or Generator, optional
         As for :func:`restarts.multistart` (restart ``i`` depends on ``(rng, i)`` only).
+    n_jobs : int, default=1
+        As for :func:`restarts.multistart`.
     **kwargs
         Any other keyword of :func:`scipy.optimize.least_squares` (``jac``,
         ``method``, ``loss``, ``max_nfev`` per restart, ``args``, ...).
@@ -427,7 +433,9 @@ def curve_fit(
         ``p0``; the others uniform where both bounds of a parameter are finite,
         else ``p0 + max(1, |p0|) * N(0, 1)`` (reflected into a one-sided bound).
         Give finite bounds when you can: uniform starts in a box explore best.
-    rng, n_jobs
+    rng : None, int, SeedSequence or Generator, optional
+        As for :func:`restarts.multistart`.
+    n_jobs : int, default=1
         As for :func:`restarts.multistart`.
     return_result : bool, default=False
         Also return the :class:`~restarts.MultistartResult` of the restarts (last).

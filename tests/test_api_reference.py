@@ -13,6 +13,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 griffe = pytest.importorskip("griffe")
@@ -24,7 +25,7 @@ def _value(text):
     text = str(text).strip()
     try:
         return eval(text, {"__builtins__": {}},  # noqa: S307 - literals from our own source
-                    {"dict": dict, "tuple": tuple, "list": list, "inf": math.inf})
+                    {"dict": dict, "tuple": tuple, "list": list, "inf": math.inf, "np": np})
     except Exception:
         return text.strip("'\"")
 

@@ -175,9 +175,18 @@ class Minimize(Solver):
     max_nfev : int, optional
         Hard cap on ``fun`` calls per restart; the best point seen so far is returned
         when it is reached (``success=False``).
-    args, hess, hessp, constraints, tol, callback
-        Passed through, SciPy's meaning. A ``HessianUpdateStrategy`` is copied for
-        each restart (it keeps state).
+    args : tuple, default=()
+        Passed through, SciPy's meaning (as are the next five).
+    hess : callable, str or HessianUpdateStrategy, optional
+        A ``HessianUpdateStrategy`` is copied for each restart (it keeps state).
+    hessp : callable, optional
+        Hessian times a vector.
+    constraints : dict, constraint or sequence of them, default=()
+        SciPy's constraints (see ``ctol`` for feasibility).
+    tol : float, optional
+        SciPy's tolerance for termination.
+    callback : callable, optional
+        Called by SciPy after each iteration of each restart.
     ctol : float, optional
         With ``constraints``: a restart whose largest violation
         (:func:`max_violation`, recorded as ``extra['maxcv']``) exceeds ``ctol`` is
