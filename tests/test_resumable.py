@@ -143,3 +143,38 @@ def test_bad_budget_names_the_argument(budget):
     state = km.begin(None, np.random.default_rng(0))
     with pytest.raises((ValueError, TypeError), match="'budget'"):
         km.advance(state, budget)
+
+
+# -- Estimator: warm-started refits ----------------------------------------------------------
+def test_estimator_pieces_are_warm_started_fits():
+    from sklearn.cluster import KMeans as SKKMeans
+    from sklearn.mixture import GaussianMixture as SKGMM
+    from sklearn.neural_network import MLPClassifier
+
+    # EM has no optimizer state: warm-started pieces are the uninterrupted fit exactly
+    solver = rs.solvers.Estimator(SKGMM(3, max_iter=30, tol=1e-12), BLOBS)
+    assert is_resumable(solver) and solver.max_budget == 30
+    whole = solver(None, np.random.default_rng(4))
+    state = solver.advance(solver.begin(None, np.random.default_rng(4)), 10)
+    state = solver.advance(pickle.loads(pickle.dumps(state)), 20)
+    got = solver.current(state)
+    assert solver.finished(state) and got.nit == 30
+    assert got.fun == whole.fun and np.array_equal(got.x.means_, whole.x.means_)
+    assert got.extra["random_state"] == whole.extra["random_state"]
+
+    # the whole budget in one advance is the plain call (scikit-learn's Adam restarts
+    # its moments at every fit, so pieces only approximate it: documented)
+    mlp = rs.solvers.Estimator(MLPClassifier((5,), max_iter=15), XC, YC)
+    whole = mlp(None, np.random.default_rng(1))
+    state = mlp.advance(mlp.begin(None, np.random.default_rng(1)), 15)
+    got = mlp.current(state)
+    assert got.fun == whole.fun and got.nit == 15 and mlp.finished(state)
+    state = mlp.advance(mlp.begin(None, np.random.default_rng(1)), 5)
+    assert not mlp.finished(state) and mlp.current(state).nit == 5
+    with pytest.raises(ValueError, match="advance"):
+        mlp.current(mlp.begin(None, np.random.default_rng(1)))
+
+    plain = rs.solvers.Estimator(SKKMeans(3, n_init=1), BLOBS)  # no warm_start
+    assert not is_resumable(plain) and plain.max_budget is None
+    with pytest.raises(TypeError, match="warm_start"):
+        plain.begin(None, np.random.default_rng(0))

@@ -4,17 +4,54 @@ strategy advance a restart in steps (racing)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from .._digest import data_digest
 from .._validation import check_int
 
-__all__ = ["Solver", "Resumable", "is_resumable", "RESUMABLE_METHODS"]
+__all__ = ["Solver", "Resumable", "is_resumable", "RESUMABLE_METHODS", "one_blas_thread",
+           "openmp_like_blas"]
 
 #: the methods a solver defines to be resumable (besides ``max_budget``, ``budget_unit``)
 RESUMABLE_METHODS = ("begin", "advance", "current", "finished")
+
+
+_CONTROLLER: ThreadpoolController | None = None
+
+
+def _controller() -> ThreadpoolController:
+    """One cached :class:`threadpoolctl.ThreadpoolController`: building one scans the
+    loaded libraries (milliseconds), setting a limit with it takes microseconds."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
+def one_blas_thread() -> Any:
+    """Context limiting numpy's BLAS to one thread (for small, chunked products)."""
+    return _controller().limit(limits=1, user_api="blas")
+
+
+def openmp_like_blas() -> Any:
+    """Context giving OpenMP, in this thread, the thread count BLAS has.
+
+    BLAS limits are process-wide, OpenMP's are per thread: a worker *thread* of the
+    threading backend runs with OpenMP's default although the driver capped the
+    threads, and code that splits work by thread count (scikit-learn's k-means sums
+    per thread chunk) then rounds differently than under ``n_jobs=1``.
+    """
+    global _CONTROLLER
+    if not _controller().select(user_api="openmp").lib_controllers:
+        _CONTROLLER = ThreadpoolController()  # OpenMP may have loaded since (sklearn)
+    blas = _controller().select(user_api="blas").lib_controllers
+    if not blas or not _controller().select(user_api="openmp").lib_controllers:
+        return contextlib.nullcontext()
+    return _controller().limit(limits=min(c.num_threads for c in blas), user_api="openmp")
 
 
 def is_resumable(solver: Any) -> bool:

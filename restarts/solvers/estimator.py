@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .._result import LocalResult
 from .._validation import fail
-from ._base import Solver
+from ._base import Resumable, openmp_like_blas
 
 __all__ = ["Estimator"]
 
@@ -34,7 +35,19 @@ def _sklearn() -> Any:
     return sklearn
 
 
-class Estimator(Solver):
+@dataclass(eq=False)
+class FitState:
+    """A warm-started restart (it pickles): the clone, the seed of its random state,
+    the iterations granted so far, the last fit's convergence and its warnings."""
+
+    estimator: Any
+    seed: int
+    used: int = 0
+    converged: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class Estimator(Resumable):
     """Restart a scikit-learn-style estimator from different random states.
 
     Each call clones ``estimator``, sets its ``random_state`` to an integer drawn
@@ -75,6 +88,19 @@ class Estimator(Solver):
     estimator has it and otherwise whether fitting raised no
     ``ConvergenceWarning`` (its text becomes the ``message``); ``extra`` holds the
     ``random_state`` used, so any restart can be refitted alone.
+
+    Estimators with ``warm_start`` and an integer ``max_iter`` (``MLPClassifier``,
+    ``MLPRegressor``, ``SGDClassifier``, ``GaussianMixture``, ``LogisticRegression``,
+    ...) make the solver resumable (the incremental protocol of ``begin``, ``advance``,
+    ``current``, ``finished``):
+    ``max_budget`` is ``max_iter`` (epochs for the networks and SGD, EM iterations
+    for mixtures), and ``advance(state, b)`` refits the warm-started clone with
+    ``max_iter=b``; ``nit`` counts the iterations granted, and a fit without a
+    ``ConvergenceWarning`` (or with ``converged_``) finishes the restart. The whole
+    budget in one ``advance`` equals the plain call. Pieces equal one fit only where
+    a fit keeps no state beyond the parameters (EM); scikit-learn re-creates its
+    optimizers at every fit (Adam's moments, learning-rate schedules), so for
+    networks and SGD 10 + 20 iterations approximate 30.
 
     Examples
     --------
@@ -146,6 +172,66 @@ class Estimator(Solver):
 
     def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
         """Fit one clone seeded from ``rng`` (with parameters ``start`` if given)."""
+        est, seed = self._prepare(start, rng)
+        notes = self._fit(est)
+        n_iter = getattr(est, "n_iter_", None)
+        nit = None if n_iter is None else int(np.max(n_iter))
+        return self._result(est, seed, notes, nit)
+
+    # -- the incremental protocol, for estimators with warm_start and max_iter ---------
+    budget_unit = "iterations"
+
+    @property
+    def max_budget(self) -> int | None:
+        """The estimator's ``max_iter`` if it can be warm-started (else ``None``: the
+        solver is then not resumable)."""
+        params = self.estimator.get_params(deep=False)
+        budget = params.get("max_iter")
+        if "warm_start" not in params or isinstance(budget, bool) or not isinstance(
+                budget, (int, np.integer)) or budget < 1:
+            return None
+        return int(budget)
+
+    def begin(self, start: Any, rng: np.random.Generator) -> FitState:
+        """A clone set up for warm-started fits (not fitted yet).
+
+        Its ``random_state`` is a ``numpy.random.RandomState`` seeded like the plain
+        call's integer, so the draws of later fits (shuffles) continue that stream.
+        """
+        if self.max_budget is None:
+            raise TypeError(
+                f"{_OWNER[:-2]}.begin() needs an estimator with 'warm_start' and an "
+                f"integer 'max_iter' parameter. Got {type(self.estimator).__name__} "
+                "instead; use the plain call solver(start, rng)."
+            )
+        est, seed = self._prepare(start, rng)
+        est.set_params(random_state=np.random.RandomState(seed), warm_start=True)
+        return FitState(estimator=est, seed=seed)
+
+    def _advance(self, state: FitState, budget: int) -> None:
+        budget = min(budget, self.max_budget - state.used)
+        state.estimator.set_params(max_iter=budget)
+        state.notes = self._fit(state.estimator)
+        state.used += budget
+        est = state.estimator
+        state.converged = bool(getattr(est, "converged_", not state.notes))
+
+    def finished(self, state: FitState) -> bool:
+        """Whether the last fit converged or ``max_iter`` iterations were granted."""
+        return state.converged or state.used >= self.max_budget
+
+    def current(self, state: FitState) -> LocalResult:
+        """The estimator fitted so far; ``nit`` counts the iterations granted."""
+        if state.used == 0:
+            raise ValueError(
+                f"{_OWNER[:-2]}.current() needs a fitted estimator: advance the state "
+                "by a budget >= 1 first."
+            )
+        return self._result(state.estimator, state.seed, state.notes, state.used)
+
+    # -- one fit ------------------------------------------------------------------------
+    def _prepare(self, start: Any, rng: np.random.Generator) -> tuple[Any, int]:
+        """A clone with parameters ``start`` and a random state drawn from ``rng``."""
         sk = _sklearn()
         est = sk.base.clone(self.estimator)
         if start is not None:
@@ -157,7 +243,13 @@ class Estimator(Solver):
             est.set_params(**start)
         seed = int(rng.integers(2**31 - 1))
         est.set_params(random_state=seed)
-        with warnings.catch_warnings(record=True) as caught:
+        return est, seed
+
+    def _fit(self, est: Any) -> list[str]:
+        """Fit ``est`` in place; the texts of its convergence warnings."""
+        sk = _sklearn()
+        # OpenMP follows the BLAS limit the driver set, also in worker threads
+        with openmp_like_blas(), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", sk.exceptions.ConvergenceWarning)
             if self._y is None:
                 est.fit(self._X)
@@ -168,13 +260,13 @@ class Estimator(Solver):
         for w in caught:  # pass every other warning on
             if not issubclass(w.category, sk.exceptions.ConvergenceWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        fun = self._objective(est)
-        n_iter = getattr(est, "n_iter_", None)
-        nit = None if n_iter is None else int(np.max(n_iter))
+        return notes
+
+    def _result(self, est: Any, seed: int, notes: list[str], nit: int | None) -> LocalResult:
         success = bool(getattr(est, "converged_", not notes))
         return LocalResult(
             x=est,
-            fun=fun,
+            fun=self._objective(est),
             success=success,
             nit=nit,
             message="; ".join(notes) if notes else ("converged" if success else ""),

@@ -18,8 +18,7 @@ import numpy as np
 
 from .._result import LocalResult
 from .._validation import check_array, check_choice, check_int, check_real, check_shaped
-from ._base import Resumable
-from .kmeans import one_blas_thread
+from ._base import Resumable, one_blas_thread
 
 __all__ = ["GaussianMixture"]
 

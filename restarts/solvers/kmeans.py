@@ -13,13 +13,12 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController
 
 from .._result import LocalResult
 from .._validation import check_array, check_choice, check_int, check_real, check_shaped
-from ._base import Resumable
+from ._base import Resumable, one_blas_thread
 
-__all__ = ["KMeans"]
+__all__ = ["KMeans", "one_blas_thread"]
 
 _OWNER = "KMeans()"
 _INITS = ("k-means++", "random")
@@ -31,21 +30,6 @@ _MAX_BYTES = 256 * 2**20
 _CACHE_BYTES = 256 * 2**10
 # Below this many samples, a full batched assignment is cheaper than bookkeeping bounds.
 _PRUNE_MIN_SAMPLES = 8192
-
-
-_CONTROLLER: ThreadpoolController | None = None
-
-
-def one_blas_thread() -> Any:
-    """Context limiting numpy's BLAS to one thread.
-
-    Uses one cached :class:`threadpoolctl.ThreadpoolController`: building one scans
-    the loaded libraries (milliseconds), setting a limit with it takes microseconds.
-    """
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
 @dataclass(eq=False)
@@ -192,7 +176,7 @@ default="k-means++"
         self._margin = 1e-6 * float(np.sqrt(xsq.max())) if n else 0.0
         # Bounds pay once the per-sample work dominates the per-call overhead.
         self._prune = n >= _PRUNE_MIN_SAMPLES
-        self._ones: dict[int, sp.csc_array] = {}
+        self._ones: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __getstate__(self) -> dict:
         # pickled for worker processes: send the data once, not the view and caches
@@ -344,17 +328,18 @@ default="k-means++"
         """One-hot (R*k, n) matrix; column j holds rows ``idx[j*R:(j+1)*R]``.
 
         ``onehot @ [X, 1, ||x||^2]`` sums each cluster's samples in sample order,
-        the order of a plain loop, whatever R. The structure only depends on R, so
-        one matrix per R is kept and its row indices overwritten.
+        the order of a plain loop, whatever R. The values and column pointers depend
+        on R only and are kept (read-only); the row indices are this call's ``idx``,
+        so concurrent restarts (threads) never share a matrix they write.
         """
         n, k = self.n_samples, self.n_clusters
-        if R not in self._ones:
-            self._ones[R] = sp.csc_array(
-                (np.ones(n * R), np.zeros(n * R, dtype=np.int64),
-                 np.arange(0, n * R + 1, R, dtype=np.int64)), shape=(R * k, n))
-        onehot = self._ones[R]
-        onehot.indices[:] = idx
-        return onehot
+        fixed = self._ones.get(R)
+        if fixed is None:
+            fixed = (np.ones(n * R), np.arange(0, n * R + 1, R, dtype=np.int64))
+            for a in fixed:
+                a.flags.writeable = False
+            self._ones[R] = fixed
+        return sp.csc_array((fixed[0], idx, fixed[1]), shape=(R * k, n))
 
     def _assign(self, centres: np.ndarray, rows: np.ndarray, lab: np.ndarray,
                 ub: np.ndarray | None = None, lb: np.ndarray | None = None) -> None:

@@ -497,7 +497,10 @@ class MLP(Resumable):
             norm = np.matmul(prob, self._ones(k))
             nll = np.log(norm)
             nll -= picked
-            loss = np.matmul(nll, self._ones(nb)) / nb  # row means as one matrix product
+            # row means as matrix products, one per restart: a single (R, nb) product
+            # rounds a row differently with R (BLAS kernels block rows), and restart
+            # i must not depend on how many restarts share its stack
+            loss = np.matmul(nll[:, None, :], self._ones(nb))[:, 0] / nb
         else:
             diff = out - yb
             loss = np.einsum("rbk,rbk->r", diff, diff) / (nb * k)
