@@ -1,21 +1,15 @@
 """Flush subnormal floats to zero around hot numerical loops (x86-64 with glibc).
 
-Gradient descent in float32 makes subnormal numbers (below 1.2e-38) all the time:
-softmax probabilities of wrong classes, Adam's first moment of a weight whose
-gradient has stopped (it decays by ``beta1`` every step), products of such values.
-On x86 CPUs every arithmetic operation on a subnormal costs a microcode assist,
-about a hundred cycles; measured on this project's machine, one Adam step over 32
-stacked 64-32-10 networks took 16.8 µs per network with 7% of the moments
-subnormal and 3.1 µs with them flushed. Compiled frameworks flush them (PyTorch's
-``set_flush_denormal``, ``-ffast-math``); NumPy has no switch, so this module sets
-the FTZ and DAZ bits of the calling thread's MXCSR register through the C
-library's ``fegetenv``/``fesetenv`` and restores the caller's environment on exit.
+What: :func:`flush_denormals`, a context manager that sets the FTZ and DAZ bits of
+the calling thread's MXCSR register (through the C library's ``fegetenv`` /
+``fesetenv``) and restores the caller's environment on exit; elsewhere a no-op.
 
-The effect is confined to the thread and the ``with`` block. A flushed value is
-below 1.2e-38 in absolute value: for weights, gradients and moments of order 1e-8
-and above it is far under float32's relative resolution, so results change only
-where the unflushed arithmetic had already lost all precision. On other platforms
-(no glibc, not x86-64) the context manager does nothing.
+Why: gradient descent in float32 produces subnormal numbers (below 1.2e-38: softmax
+probabilities of wrong classes, Adam moments of stalled weights), and every x86
+operation on one costs a microcode assist of about a hundred cycles. NumPy has no
+switch for this (compiled frameworks flush them); the values flushed are far below
+float32's resolution of weights and gradients. Measurements: ``docs/benchmarks.md``.
+The effect is confined to the calling thread and the ``with`` block.
 """
 
 from __future__ import annotations

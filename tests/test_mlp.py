@@ -489,3 +489,36 @@ def test_training_runs_with_subnormals_flushed(monkeypatch):
     assert len(seen) == 3 * 6  # 3 epochs of 6 mini-batches
     assert all((value == 0.0) == flushing_supported() for value in seen)
     assert np.float32(1e-38) * np.float32(0.01) > 0.0
+
+
+# -- optimizer settings objects -------------------------------------------------------------
+@pytest.mark.parametrize("obj, named", [
+    (rs.solvers.Adam(lr=0.03, beta1=0.8, beta2=0.99, epsilon=1e-7),
+     dict(optimizer="adam", lr=0.03, beta1=0.8, beta2=0.99, epsilon=1e-7)),
+    (rs.solvers.SGD(lr=0.05, momentum=0.7), dict(optimizer="momentum", lr=0.05, momentum=0.7)),
+    (rs.solvers.SGD(lr=0.05), dict(optimizer="sgd", lr=0.05)),
+])
+def test_optimizer_object_trains_as_the_named_form(obj, named):
+    X, y = blobs(n=40)
+    a = MLP(X, y, hidden=(4,), epochs=8, batch_size=10, optimizer=obj)
+    b = MLP(X, y, hidden=(4,), epochs=8, batch_size=10, **named)
+    ra, rb = a(None, np.random.default_rng(2)), b(None, np.random.default_rng(2))
+    assert np.array_equal(ra.x, rb.x) and ra.fun == rb.fun
+    assert a.optimizer == named["optimizer"] and a.optimizer_settings == obj
+    assert b.optimizer_settings == obj
+    # the defaults of the string form are the documented ones
+    assert MLP(X, y).optimizer_settings == rs.solvers.Adam(1e-2, 0.9, 0.999, 1e-8)
+
+
+def test_optimizer_object_and_its_keywords_are_not_mixed():
+    X, y = blobs(n=20)
+    with pytest.raises(ValueError, match="'lr' parameter of MLP.*left out"):
+        MLP(X, y, optimizer=rs.solvers.Adam(), lr=0.1)
+    with pytest.raises(ValueError, match="'momentum'"):
+        MLP(X, y, optimizer=rs.solvers.SGD(), momentum=0.5)
+    with pytest.raises(TypeError, match="'optimizer'.*Adam"):
+        MLP(X, y, optimizer=3)
+    with pytest.raises(ValueError, match="'beta2' parameter of Adam"):
+        rs.solvers.Adam(beta2=1.0)
+    with pytest.raises(ValueError, match="'lr' parameter of SGD"):
+        rs.solvers.SGD(lr=0.0)

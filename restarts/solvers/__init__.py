@@ -10,5 +10,7 @@ from .kmeans import KMeans
 from .least_squares import LeastSquares
 from .minimize import Minimize
 from .mlp import MLP
+from .optimizers import SGD, Adam
 
-__all__ = ["Minimize", "LeastSquares", "CMA", "MLP", "KMeans", "GaussianMixture", "Estimator"]
+__all__ = ["Minimize", "LeastSquares", "CMA", "MLP", "KMeans", "GaussianMixture", "Estimator",
+           "Adam", "SGD"]

@@ -1,7 +1,8 @@
 """Any scikit-learn-style estimator with a ``random_state``, as a local solver.
 
 This brings ``n_init``-style restarts to estimators that have none (``MLPClassifier``)
-and keeps every restart, not just the winner.
+and keeps every restart, not just the winner. Owns :class:`Estimator` and
+:class:`FitState` (a warm-started restart between two ``advance`` calls).
 """
 
 from __future__ import annotations

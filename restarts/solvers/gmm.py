@@ -1,5 +1,8 @@
 """Gaussian mixtures fitted by expectation-maximisation, as a local solver.
 
+Owns :class:`GaussianMixture` (EM, the incremental protocol) and :class:`EMState`,
+where a run stands between two ``advance`` calls.
+
 Dempster, Laird & Rubin (1977), "Maximum likelihood from incomplete data via the EM
 algorithm". The parametrisation (Cholesky factors of the precisions, the
 ``reg_covar`` ridge, the initialisations) follows scikit-learn's

@@ -1,5 +1,8 @@
 """K-means clustering by Lloyd's algorithm, as a local solver.
 
+Owns :class:`KMeans` (seeding, batched restarts, the incremental protocol) and
+:class:`LloydState`, where a run stands between two ``advance`` calls.
+
 Lloyd (1982), "Least squares quantization in PCM"; k-means++ seeding from Arthur &
 Vassilvitskii (2007), "k-means++: the advantages of careful seeding", in its greedy
 variant (``2 + int(log k)`` candidates per centre) as in scikit-learn.

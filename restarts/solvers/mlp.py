@@ -1,5 +1,8 @@
 """Multilayer perceptron trained by gradient descent, forward and backward by hand.
 
+Owns :class:`MLP` (training, batched restarts, the incremental protocol) and
+:class:`TrainingState`; the optimizer settings objects live in ``optimizers.py``.
+
 The network's final training loss depends on the initial weights: with all-zero or
 constant weights the hidden units of a layer stay identical forever (Rumelhart,
 Hinton & Williams 1986); a random initialisation (Glorot & Bengio 2010, He et al.
@@ -29,6 +32,7 @@ from .._result import LocalResult
 from .._symmetry import canonical_params, n_params, symmetry, unflatten_params
 from .._validation import check_array, check_bool, check_choice, check_int, check_real, fail
 from ._base import Resumable
+from .optimizers import SGD, Adam
 
 __all__ = ["MLP"]
 
@@ -94,6 +98,14 @@ class TrainingState:
     epoch: int = 0
 
 
+def _same(value: Any, default: float) -> bool:
+    """Whether a keyword still holds its default (any value that equals it)."""
+    try:
+        return bool(value == default)
+    except Exception:  # e.g. an array: not the default
+        return False
+
+
 def _augment(X: np.ndarray) -> np.ndarray:
     """``[X, 1]``: inputs with a column of ones for the first layer's bias."""
     return np.hstack([X, np.ones((X.shape[0], 1))])
@@ -120,13 +132,16 @@ class MLP(Resumable):
         ``(shape, rng, **init_params) -> ndarray``.
     loss : {"cross_entropy", "mse"}, default="cross_entropy"
         Mean softmax cross-entropy, or mean squared error over samples and outputs.
-    optimizer : {"adam", "sgd", "momentum"}, default="adam"
-        Plain gradient descent, heavy-ball momentum (``v = momentum v - lr g``), or
-        Adam (Kingma & Ba 2015, in their efficient form, as scikit-learn: the bias
-        corrections fold into the step size and ``epsilon`` is added to the root of the
-        uncorrected second moment).
+    optimizer : {"adam", "sgd", "momentum"}, Adam or SGD, default="adam"
+        A name, with the settings as the keywords below: Adam (Kingma & Ba 2015, in
+        their efficient form, as scikit-learn: the bias corrections fold into the step
+        size and ``epsilon`` is added to the root of the uncorrected second moment),
+        plain gradient descent, or heavy-ball momentum (``v = momentum v - lr g``). Or
+        the optimizer and its settings in one object:
+        :class:`~restarts.solvers.optimizers.Adam` ``(lr, beta1, beta2, epsilon)`` or
+        :class:`~restarts.solvers.optimizers.SGD` ``(lr, momentum)``.
     lr : float, default=1e-2
-        Learning rate (> 0).
+        Learning rate (> 0), with a named ``optimizer``.
     epochs : int, default=200
         Passes over the training set (>= 1).
     batch_size : int or None, default=None
@@ -147,7 +162,8 @@ class MLP(Resumable):
     beta2 : float, default=0.999
         Adam's decay rate of the second moment.
     epsilon : float, default=1e-8
-        Adam's denominator offset.
+        Adam's denominator offset. With an ``Adam``/``SGD`` object, leave ``lr``,
+        ``momentum``, ``beta1``, ``beta2`` and ``epsilon`` out: the object holds them.
     shuffle : bool, default=True
         Reshuffle the samples every epoch (mini-batch only).
     tol : float, default=1e-8
@@ -155,9 +171,9 @@ class MLP(Resumable):
         ``extra["distinct_units"]`` (see :func:`restarts.symmetry`).
     dtype : {"float64", "float32"}, default="float64"
         Floating-point type of the training arithmetic. ``"float32"`` (the usual
-        choice for neural networks) halves memory traffic and doubles SIMD width:
-        batched training (:meth:`solve_batch`) runs about 1.7x faster; single runs,
-        which are dominated by per-call overhead, gain little. Results (``x``,
+        choice for neural networks) halves memory traffic and doubles SIMD width,
+        which pays in batched training (:meth:`solve_batch`); single runs are
+        dominated by per-call overhead. Results (``x``,
         ``fun``) are returned as float64 either way; batched and single runs stay
         identical in either type.
 
@@ -183,12 +199,16 @@ class MLP(Resumable):
     is the initial flat parameter vector. ``canonical(x)`` sorts the hidden units, so
     networks that differ by a permutation of hidden units count as one optimum.
 
-    Training runs with subnormal floats (below 1.2e-38 in float32) flushed to zero, on
-    x86-64 Linux (``restarts._fpenv``): softmax probabilities of confidently wrong
-    classes and Adam moments of stalled weights decay into subnormals, each operation
-    on which costs x86 CPUs a microcode assist. Measured on 32 stacked 64-32-10
-    networks in float32, this made batched training 1.3x faster (Adam steps 5x
-    faster); the values flushed are far below float32's resolution of the weights.
+    Training runs with subnormal floats flushed to zero on x86-64 Linux
+    (``restarts._fpenv``): in float32 they appear all the time (softmax
+    probabilities, Adam moments of stalled weights) and each operation on one costs
+    x86 CPUs a microcode assist; the values flushed are far below float32's
+    resolution of the weights.
+
+    The incremental protocol (``begin``, ``advance``, ``current``, ``finished``;
+    ``max_budget = epochs``) trains a restart in pieces: the state holds the
+    optimizer's moments and step count and the restart's ``rng``, so 10 + 20 + 70
+    epochs give bit for bit the result of 100.
 
     Examples
     --------
@@ -211,7 +231,7 @@ class MLP(Resumable):
         activation: str = "tanh",
         init: str | Callable[..., np.ndarray] = "he_normal",
         loss: str = "cross_entropy",
-        optimizer: str = "adam",
+        optimizer: str | Adam | SGD = "adam",
         lr: float = 1e-2,
         epochs: int = 200,
         batch_size: int | None = None,
@@ -229,16 +249,10 @@ class MLP(Resumable):
     ) -> None:
         self.activation = check_choice(activation, "activation", _OWNER, ACTIVATIONS)
         self.loss = check_choice(loss, "loss", _OWNER, LOSSES)
-        self.optimizer = check_choice(optimizer, "optimizer", _OWNER, OPTIMIZERS)
-        self.lr = check_real(lr, "lr", _OWNER, low=0.0, strict_low=True)
+        self._set_optimizer(optimizer, {"lr": lr, "momentum": momentum, "beta1": beta1,
+                                        "beta2": beta2, "epsilon": epsilon})
         self.epochs = check_int(epochs, "epochs", _OWNER, low=1)
         self.alpha = check_real(alpha, "alpha", _OWNER, low=0.0)
-        self.momentum = check_real(momentum, "momentum", _OWNER, low=0.0, high=1.0)
-        self.beta1 = check_real(beta1, "beta1", _OWNER, low=0.0, high=1.0)
-        self.beta2 = check_real(beta2, "beta2", _OWNER, low=0.0, high=1.0)
-        if self.beta1 == 1.0 or self.beta2 == 1.0:
-            raise fail("beta1" if self.beta1 == 1.0 else "beta2", _OWNER, "in [0, 1)", 1.0)
-        self.epsilon = check_real(epsilon, "epsilon", _OWNER, low=0.0, strict_low=True)
         self.shuffle = check_bool(shuffle, "shuffle", _OWNER)
         self.tol = check_real(tol, "tol", _OWNER, low=0.0)
         self.dtype = self._check_dtype(dtype)
@@ -285,6 +299,51 @@ class MLP(Resumable):
             ) from exc
 
     # -- validation --------------------------------------------------------------------
+    def _set_optimizer(self, optimizer: Any, given: dict[str, float]) -> None:
+        """``optimizer``, ``lr``, ``momentum``, ``beta1``, ``beta2``, ``epsilon`` from an
+        ``Adam``/``SGD`` object or from a name and the keywords."""
+        defaults = {"lr": 1e-2, "momentum": 0.9, "beta1": 0.9, "beta2": 0.999,
+                    "epsilon": 1e-8}  # the signature's
+        if isinstance(optimizer, (Adam, SGD)):
+            # a keyword changed from its default would be silently ignored: refuse it
+            extra = [k for k, v in given.items() if not _same(v, defaults[k])]
+            if extra:
+                raise ValueError(
+                    f"The '{extra[0]}' parameter of {_OWNER} must be left out when "
+                    f"optimizer is {optimizer!r}: set it in the optimizer object. Got "
+                    f"{extra[0]}={given[extra[0]]!r} instead."
+                )
+            self.optimizer = optimizer.name
+            values = defaults | optimizer.settings()
+        elif isinstance(optimizer, str) or optimizer is None:
+            self.optimizer = check_choice(optimizer, "optimizer", _OWNER, OPTIMIZERS)
+            values = given
+        else:
+            raise fail("optimizer", _OWNER, f"one of {list(OPTIMIZERS)}, Adam(...) or "
+                       "SGD(...)", optimizer, TypeError)
+        self.lr = check_real(values["lr"], "lr", _OWNER, low=0.0, strict_low=True)
+        self.momentum = check_real(values["momentum"], "momentum", _OWNER, low=0.0, high=1.0)
+        self.beta1 = check_real(values["beta1"], "beta1", _OWNER, low=0.0, high=1.0)
+        self.beta2 = check_real(values["beta2"], "beta2", _OWNER, low=0.0, high=1.0)
+        if self.beta1 == 1.0 or self.beta2 == 1.0:
+            raise fail("beta1" if self.beta1 == 1.0 else "beta2", _OWNER, "in [0, 1)", 1.0)
+        self.epsilon = check_real(values["epsilon"], "epsilon", _OWNER, low=0.0,
+                                  strict_low=True)
+
+    @property
+    def optimizer_settings(self) -> Adam | SGD:
+        """The optimizer and its settings as one object (whichever form was given).
+
+        Examples
+        --------
+        >>> import numpy as np, restarts as rs
+        >>> rs.solvers.MLP(np.eye(2), [0, 1], optimizer="momentum", lr=0.1).optimizer_settings
+        SGD(lr=0.1, momentum=0.9)
+        """
+        if self.optimizer == "adam":
+            return Adam(self.lr, self.beta1, self.beta2, self.epsilon)
+        return SGD(self.lr, self.momentum if self.optimizer == "momentum" else 0.0)
+
     @staticmethod
     def _check_dtype(dtype: Any) -> np.dtype:
         expected = "'float64' or 'float32'"
