@@ -23,6 +23,16 @@ YC = (XC[:, 0] + XC[:, 1] ** 2 > 1).astype(int) + (XC[:, 2] > 0.5)
 BLOBS, _ = make_blobs(400, n_features=3, centers=6, cluster_std=2.5, random_state=1)
 BIG, _ = make_blobs(9000, n_features=2, centers=8, cluster_std=1.5, random_state=2)
 
+
+
+def sphere(x):
+    return float(np.sum((x - 0.3) ** 2))
+
+
+def ellipsoid(x):
+    return float(np.sum(10 ** (6 * np.arange(x.size) / (x.size - 1)) * x**2))
+
+
 # name -> (factory taking the full budget, full budget)
 CASES = {
     "mlp-adam-minibatch": (lambda b: MLP(XC, YC, hidden=(6,), epochs=b, batch_size=16), 40),
@@ -33,6 +43,9 @@ CASES = {
     "kmeans-random": (lambda b: KMeans(BLOBS, 6, init="random", max_iter=b, tol=0.0), 40),
     "kmeans-pruned": (lambda b: KMeans(BIG, 8, init="random", max_iter=b, tol=0.0), 40),
     "kmeans++": (lambda b: KMeans(BLOBS, 6, max_iter=b, tol=0.0), 40),
+    "cma-bounded": (lambda b: rs.solvers.CMA(sphere, bounds=[(-5, 5)] * 4, max_nfev=b), 300),
+    "cma-ellipsoid": (lambda b: rs.solvers.CMA(ellipsoid, sigma0=0.5, popsize=7, max_nfev=b),
+                      300),
     "gmm-full": (lambda b: GaussianMixture(BLOBS, 4, max_iter=b, tol=0.0), 40),
     "gmm-diag-random": (lambda b: GaussianMixture(BLOBS, 4, "diag", max_iter=b, tol=0.0,
                                                   init="random"), 40),
@@ -52,8 +65,9 @@ def test_pieces_equal_one_run_and_pickle_in_the_middle(name):
     make, budget = CASES[name]
     solver = make(budget)
     assert is_resumable(solver) and solver.max_budget == budget
-    whole = solver(None, np.random.default_rng(7))
-    state = solver.begin(None, np.random.default_rng(7))
+    start = np.ones(3) if name == "cma-ellipsoid" else None
+    whole = solver(start, np.random.default_rng(7))
+    state = solver.begin(start, np.random.default_rng(7))
     for piece in (10, 20):
         state = solver.advance(state, piece)
     state = pickle.loads(pickle.dumps(state))  # e.g. moved to another worker
@@ -66,16 +80,15 @@ def test_pieces_equal_one_run_and_pickle_in_the_middle(name):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_current_after_k_units_is_the_run_with_budget_k(name):
     make, budget = CASES[name]
-    state = make(budget).begin(None, np.random.default_rng(3))
+    start = np.ones(3) if name == "cma-ellipsoid" else None
+    state = make(budget).begin(start, np.random.default_rng(3))
+    done = 0
     for k in (1, 4, 13):
-        state = make(budget).advance(state, k - (state_units(state)))
+        state = make(budget).advance(state, k - done)
+        done = k
         got = make(budget).current(state)
-        same(got, make(k)(None, np.random.default_rng(3)))
-        assert got.nit == k
-
-
-def state_units(state) -> int:
-    return getattr(state, "epoch", getattr(state, "it", getattr(state, "n_iter", None)))
+        same(got, make(k)(start, np.random.default_rng(3)))
+        assert (got.nfev if name.startswith("cma") else got.nit) == k
 
 
 def test_a_converged_restart_is_finished_and_stays_put():
@@ -90,6 +103,12 @@ def test_a_converged_restart_is_finished_and_stays_put():
     state = gm.advance(gm.begin(None, np.random.default_rng(1)), whole.nit)
     assert whole.success and gm.finished(state)
     same(gm.current(gm.advance(state, 50)), whole)
+    es = rs.solvers.CMA(sphere, bounds=[(-5, 5)] * 2, max_nfev=50_000)  # stops on tolfun
+    whole = es(None, np.random.default_rng(1))
+    state = es.advance(es.begin(None, np.random.default_rng(1)), whole.nfev)
+    assert whole.success and whole.nfev < 5000 and es.finished(state)
+    same(es.current(es.advance(state, 1000)), whole)
+    assert not is_resumable(rs.solvers.CMA(sphere, bounds=[(-5, 5)] * 2))  # no max_nfev
 
 
 def test_not_finished_before_the_budget_and_never_past_it():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from .._digest import code_digest
 from .._result import LocalResult
 from .._validation import check_bounds, check_callable, check_int, check_real, fail
-from ._base import Solver
+from ._base import Resumable
 
 __all__ = ["CMA", "import_cma", "SIGMA0_FRACTION"]
 
@@ -53,7 +54,25 @@ class _Randn:
         return self.rng.standard_normal(shape)
 
 
-class CMA(Solver):
+@dataclass(eq=False)
+class CMAState:
+    """Where one CMA-ES stands (it pickles): pycma's strategy (which samples from the
+    restart's ``rng``), the cap, the evaluations so far, the best point seen, a
+    generation asked but not yet fully evaluated (``pending``, with its ``values``)
+    and pycma's stop reasons once it stopped."""
+
+    es: Any
+    cap: int | None
+    sigma0: float
+    best_x: np.ndarray
+    best_f: float = math.inf
+    nfev: int = 0
+    pending: list | None = None
+    values: list = field(default_factory=list)
+    message: str = ""
+
+
+class CMA(Resumable):
     """CMA-ES from one start point: a local solver for :func:`~restarts.multistart`.
 
     Parameters
@@ -86,6 +105,11 @@ class CMA(Solver):
     numpy's global state, so restart ``i`` depends only on ``(rng, i)``.
     ``extra`` holds ``popsize``, ``sigma0`` and ``sigma`` (the final step size);
     ``message`` pycma's termination reasons.
+
+    With ``max_nfev`` the solver is resumable (``begin``, ``advance``, ``current``,
+    ``finished``; ``budget_unit = "evaluations"``): a generation cut by a piece's
+    budget stays pending and is evaluated on, so pieces equal one run bit for bit
+    and ``current`` after ``k`` evaluations equals the run with ``max_nfev=k``.
 
     Examples
     --------
@@ -146,10 +170,58 @@ class CMA(Solver):
         max_nfev = check_int(max_nfev, "max_nfev", owner, low=1, allow_none=True)
         popsize = check_int(popsize, "popsize", owner, low=2, allow_none=True)
         sigma0 = check_real(sigma0, "sigma0", owner, low=0, strict_low=True, allow_none=True)
-        cma = import_cma("CMA()")
-        x0 = self._start(start, rng)
         cap = self.max_nfev if max_nfev is None else (
             max_nfev if self.max_nfev is None else min(max_nfev, self.max_nfev))
+        state = self._begin(start, rng, cap, popsize, sigma0)
+        self._run(state, cap)
+        return self.current(state)
+
+    # -- the incremental protocol (budget: evaluations; needs max_nfev) -----------------
+    budget_unit = "evaluations"
+
+    @property
+    def max_budget(self) -> int | None:
+        """``max_nfev`` (``None`` without a cap: the solver is then not resumable)."""
+        return self.max_nfev
+
+    def begin(self, start: Any, rng: np.random.Generator) -> CMAState:
+        """Set one CMA-ES up from ``start`` (no evaluation yet)."""
+        if self.max_nfev is None:
+            raise TypeError(
+                "CMA.begin() needs max_nfev: the incremental protocol counts "
+                "evaluations up to it. Got CMA(max_nfev=None) instead."
+            )
+        return self._begin(start, rng, self.max_nfev, None, None)
+
+    def _advance(self, state: CMAState, budget: int) -> None:
+        self._run(state, min(state.cap, state.nfev + budget))
+
+    def finished(self, state: CMAState) -> bool:
+        """Whether pycma stopped (its tolerances) or ``max_nfev`` evaluations ran."""
+        return bool(state.message) or (state.cap is not None and state.nfev >= state.cap)
+
+    def current(self, state: CMAState) -> LocalResult:
+        """The best point evaluated so far; after ``k`` evaluations what
+        ``max_nfev=k`` returns."""
+        capped = not state.message and state.cap is not None and state.nfev >= state.cap
+        message = "evaluation budget exhausted" if capped else state.message
+        if not np.isfinite(state.best_f):
+            reason = message or "no evaluation yet: advance the state first"
+            raise ValueError(f"CMA() found no finite value of fun ({reason}).")
+        if not message:
+            message = f"stopped after {state.nfev} evaluations"
+        return LocalResult(
+            x=state.best_x.copy(), fun=state.best_f,
+            success=bool(state.message) and "no finite" not in state.message,
+            nit=int(state.es.countiter), nfev=state.nfev, message=message,
+            extra={"popsize": int(state.es.popsize), "sigma0": state.sigma0,
+                   "sigma": float(state.es.sigma)},
+        )
+
+    def _begin(self, start: Any, rng: np.random.Generator, cap: int | None,
+               popsize: int | None, sigma0: float | None) -> CMAState:
+        cma = import_cma("CMA()")
+        x0 = self._start(start, rng)
         opts: dict[str, Any] = {"verbose": -9, "verb_log": 0, "verb_disp": 0,
                                 "seed": math.nan, "randn": _Randn(rng)}
         sigma = sigma0 if sigma0 is not None else self.sigma0
@@ -165,48 +237,47 @@ class CMA(Solver):
         if lam is not None:
             opts["popsize"] = lam
         opts.update(self.options)
-        es = cma.CMAEvolutionStrategy(x0, sigma, opts)
-        lam = int(es.popsize)
-        nfev, best_f, best_x = 0, math.inf, x0.copy()
-        message, capped = "", False
-        while True:
-            stop = es.stop()
-            if stop:
-                message = ", ".join(f"{k}={v}" for k, v in stop.items())
-                break
-            left = math.inf if cap is None else cap - nfev
-            if left < 1:
-                capped = True
-                break
-            xs = es.ask()
-            n = int(min(len(xs), left))
-            values = np.empty(n)
-            for j in range(n):
-                values[j] = float(self.fun(np.array(xs[j], dtype=float)))
-                nfev += 1
-                if values[j] < best_f:  # NaN never compares lower
-                    best_f, best_x = float(values[j]), np.array(xs[j], dtype=float)
-            if n < len(xs):  # the budget ends inside a generation: nothing to tell
-                capped = True
-                break
+        state = CMAState(es=cma.CMAEvolutionStrategy(x0, sigma, opts), cap=cap,
+                         sigma0=float(sigma), best_x=x0.copy())
+        self._check_stop(state)
+        return state
+
+    @staticmethod
+    def _check_stop(state: CMAState) -> None:
+        stop = state.es.stop()
+        if stop:
+            state.message = ", ".join(f"{k}={v}" for k, v in stop.items())
+
+    def _run(self, state: CMAState, target: int | None) -> None:
+        """Evaluate (and tell pycma) until ``target`` evaluations in all (``None``: no
+        cap) or pycma stops; a generation cut by the target stays pending."""
+        es = state.es
+        while not state.message:
+            if state.pending is None:
+                if target is not None and state.nfev >= target:
+                    return
+                state.pending, state.values = es.ask(), []
+            xs, values = state.pending, state.values
+            while len(values) < len(xs):
+                if target is not None and state.nfev >= target:
+                    return  # the budget ends inside a generation: nothing to tell yet
+                x = np.array(xs[len(values)], dtype=float)
+                value = float(self.fun(x))
+                state.nfev += 1
+                values.append(value)
+                if value < state.best_f:  # NaN never compares lower
+                    state.best_f, state.best_x = value, x
+            state.pending = None
+            values = np.array(values)
             finite = np.isfinite(values)
             if not finite.any():
-                message = "no finite value in a generation"
-                break
+                state.message = "no finite value in a generation"
+                return
             if not finite.all():  # worse than every finite value, so ranked last
                 worst = values[finite].max()
                 values[~finite] = worst + abs(worst) + 1.0
             es.tell(xs, values.tolist())
-        if capped:
-            message = "evaluation budget exhausted"
-        if best_x is None or not np.isfinite(best_f):
-            raise ValueError(f"CMA() found no finite value of fun ({message}).")
-        return LocalResult(
-            x=best_x, fun=best_f, success=not capped and bool(message)
-            and "no finite" not in message, nit=int(es.countiter), nfev=nfev,
-            message=message,
-            extra={"popsize": lam, "sigma0": float(sigma), "sigma": float(es.sigma)},
-        )
+            self._check_stop(state)
 
     def describe(self) -> dict:
         out = super().describe()
