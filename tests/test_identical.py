@@ -11,7 +11,7 @@ from sklearn.cluster import KMeans as SKKMeans
 from sklearn.datasets import make_blobs
 
 import restarts as rs
-from restarts.solvers import MLP, Estimator, GaussianMixture, KMeans, Minimize
+from restarts.solvers import CMA, MLP, Estimator, GaussianMixture, KMeans, Minimize
 
 BLOBS, _ = make_blobs(600, n_features=3, centers=8, cluster_std=2.0, random_state=0)
 rng0 = np.random.default_rng(0)
@@ -30,6 +30,7 @@ SOLVERS = {
     "MLP": lambda: (MLP(XC, YC, hidden=(5,), epochs=15, batch_size=16), 8),
     "MLP-float32": lambda: (MLP(XC, YC, hidden=(5,), epochs=15, batch_size=16,
                                 dtype="float32"), 8),
+    "CMA": lambda: (CMA(rosenbrock, bounds=[(-2, 2)] * 2, max_nfev=60), 4),
     "Estimator": lambda: (Estimator(SKKMeans(4, n_init=1, max_iter=20), BLOBS), 6),
 }
 
