@@ -23,8 +23,10 @@ class Adam:
     ----------
     lr : float, default=1e-2
         Learning rate (> 0).
-    beta1, beta2 : float, default=0.9, 0.999
-        Decay rates of the first and second moments, in ``[0, 1)``.
+    beta1 : float, default=0.9
+        Decay rate of the first moment, in ``[0, 1)``.
+    beta2 : float, default=0.999
+        Decay rate of the second moment, in ``[0, 1)``.
     epsilon : float, default=1e-8
         Added to the root of the uncorrected second moment (> 0).
 
