@@ -26,7 +26,7 @@ from importlib import metadata as _metadata
 
 # The verb and its results
 from ._driver import multistart
-from ._result import AllRestartsFailedError, LocalResult, MultistartResult
+from ._result import AllRestartsFailedError, LocalResult, MultistartResult, Restart
 
 # Building blocks a run is made of
 from . import init, solvers, starts, stop, strategies
@@ -85,6 +85,7 @@ __all__ = [
     "multistart",
     "LocalResult",
     "MultistartResult",
+    "Restart",
     "AllRestartsFailedError",
     # building blocks
     "solvers",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,11 +12,12 @@ from ._digest import array_sha1, code_digest
 from ._dispatch import chunk_size, effective_workers, iter_chunks, report_interrupt
 from ._result import MultistartResult, Restart
 from ._seeding import root_seed, starts_rng
+from ._state import RunState
 from ._validation import check_bool, check_callable, check_int, check_real, fail
 from .starts import as_starts
-from .stop import MaxEvaluations, RunState, as_rules
+from .stop import as_rules
 from .strategies import get_strategy
-from .strategies._base import Independent, StrategyContext
+from .strategies._base import Independent, StrategyContext, Task, as_task
 
 __all__ = ["multistart"]
 
@@ -208,26 +210,26 @@ def multistart(
         reset = getattr(rule, "reset", None)
         if reset is not None:
             reset()
-    budget = min((r.n for r in rules if isinstance(r, MaxEvaluations)), default=None)
+    budgets = [getattr(r, "max_nfev", None) for r in rules]
+    budget = min((int(b) for b in budgets if b is not None), default=None)
     state = RunState(ftol, xtol, getattr(solver, "canonical", None))
     ctx = StrategyContext(solver=solver, n_starts=n_starts, starts=points, sampler=sampler,
                           rng=root_rng, state=state, max_nfev=budget)
-    workers = effective_workers(n_jobs, backend)
-    bar = _progress(progress, n_starts)
+    run = RunSettings(solver=solver, root=root, n_starts=n_starts, n_jobs=n_jobs,
+                      backend=backend, timeout=timeout, batch_size=batch_size, threads=threads,
+                      workers=effective_workers(n_jobs, backend), state=state, rules=rules,
+                      sink=sink, bar=_progress(progress, n_starts))
     stopped_by: str | None = None
     plan = strat.tasks(ctx)
     try:
         batch = next(plan, None)
         while batch is not None and stopped_by is None:
-            batch = [t for t in batch if t[0] < n_starts]
-            run_solver, batch = _capped(solver, batch)
-            records = _collect(run_solver, root, batch, done, n_jobs, backend, timeout, batch_size,
-                               threads, workers, state, rules, sink, bar)
-            stopped_by = records[1]
+            batch = [t for t in map(as_task, batch) if t.index < n_starts]
+            records, stopped_by = _collect(run, batch, done)
             if stopped_by is not None or state.n_done >= n_starts:
                 break
             try:
-                batch = plan.send(records[0])
+                batch = plan.send(records)
             except StopIteration:
                 batch = None
         if sink is not None:
@@ -237,8 +239,8 @@ def multistart(
         raise
     finally:
         plan.close()
-        if bar is not None:
-            bar.close()
+        if run.bar is not None:
+            run.bar.close()
         if sink is not None:
             sink.close()
 
@@ -252,75 +254,148 @@ def multistart(
     )
 
 
-class CappedSolver:
-    """``solver(start, rng, max_nfev=cap)``: a restart with a hard evaluation cap.
+@dataclass
+class RunSettings:
+    """What running a batch of tasks needs, fixed for the whole run."""
 
-    Budgeted strategies (``"tiktak"``, ``"mlsl"``) yield tasks ``(index, start,
-    max_nfev)`` so that the evaluations of the whole run never exceed
-    ``MaxEvaluations``; the solver must accept ``max_nfev`` (as ``Minimize`` does).
+    solver: Any
+    root: np.random.SeedSequence
+    n_starts: int
+    n_jobs: int
+    backend: str | None
+    timeout: float | None
+    batch_size: Any
+    threads: int | None
+    workers: int
+    state: RunState
+    rules: list
+    sink: Any
+    bar: Any
+
+
+class WithOptions:
+    """``solver(start, rng, **options)``: a restart with the keyword arguments of its task.
+
+    Budgeted strategies (``"tiktak"``, ``"mlsl"``) give each local search
+    ``max_nfev`` so that the evaluations of the whole run never exceed the rules'
+    budget; the solver must accept those keywords (as ``Minimize`` does).
     """
 
-    def __init__(self, solver: Any, cap: int) -> None:
-        self.solver, self.cap = solver, int(cap)
+    def __init__(self, solver: Any, options: Mapping[str, Any]) -> None:
+        self.solver, self.options = solver, dict(options)
 
     def __call__(self, start: Any, rng: np.random.Generator) -> Any:
-        return self.solver(start, rng, max_nfev=self.cap)
+        return self.solver(start, rng, **self.options)
 
 
-def _capped(solver: Any, batch: list) -> tuple[Any, list]:
-    """Strip the optional third task element (an evaluation cap shared by the batch)."""
-    caps = {t[2] for t in batch if len(t) > 2 and t[2] is not None}
-    if not caps:
-        return solver, [tuple(t[:2]) for t in batch]
-    if len(caps) > 1:
-        raise ValueError("All tasks of one strategy batch must share the same max_nfev.")
-    return CappedSolver(solver, caps.pop()), [tuple(t[:2]) for t in batch]
+#: Restarts in index order whose identical TypeError/ValueError stops a run (set-up error).
+FAIL_FAST = 10
 
 
-def _collect(solver: Any, root: np.random.SeedSequence, batch: list, done: dict,
-             n_jobs: int, backend: str | None, timeout: float | None, batch_size: Any,
-             threads: int | None, workers: int, state: RunState, rules: list,
-             sink: Any, bar: Any) -> tuple[list[Restart], str | None]:
-    """Run one batch of tasks; feed finished restarts to the rules in index order."""
-    todo = [t for t in batch if t[0] not in done]
-    size = chunk_size(len(todo), workers, solver, batch_size)
-    pending: dict[int, Restart] = {t[0]: done[t[0]] for t in batch if t[0] in done}
-    order = [t[0] for t in batch]
+def _groups(run: RunSettings, tasks: list[Task]) -> list[tuple[Any, list]]:
+    """The tasks as ``(solver, [(index, start), ...])`` groups sharing one set of options."""
+    groups: dict[tuple, tuple[Any, list]] = {}
+    for t in tasks:
+        key = tuple(sorted(t.options.items())) if t.options else ()
+        if key not in groups:
+            groups[key] = (WithOptions(run.solver, t.options) if t.options else run.solver, [])
+        groups[key][1].append((t.index, t.start))
+    return list(groups.values())
+
+
+def _collect(run: RunSettings, batch: list[Task], done: dict) -> tuple[list[Restart], str | None]:
+    """Run one batch of tasks; feed finished restarts to the rules in index order.
+
+    The first restart of a fresh run runs alone, and, if it fails with a
+    ``TypeError``/``ValueError``, so do the next ones up to :data:`FAIL_FAST`: if all
+    fail alike the run stops with that error (:func:`_fail_fast`) instead of running
+    every restart into the same mistake.
+    """
+    state = run.state
+    info = {t.index: t.options for t in batch if t.options}
+    pending: dict[int, Restart] = {t.index: done[t.index] for t in batch if t.index in done}
+    order = [t.index for t in batch]
     out: list[Restart] = []
     pos = 0
-    stopped_by = None
+    limit = min(FAIL_FAST, run.n_starts)
 
     def advance() -> str | None:
         nonlocal pos
         while pos < len(order) and order[pos] in pending:
             rec = pending.pop(order[pos])
             pos += 1
+            if rec.index in info:
+                rec.info = info[rec.index]
             out.append(rec)
             state.add(rec)
-            if bar is not None:
-                bar.update(1)
-            for rule in rules:
+            if state.n_done == limit:
+                _fail_fast(state.restarts[:limit])
+            if run.bar is not None:
+                run.bar.update(1)
+            for rule in run.rules:
                 if rule(state):
                     return getattr(rule, "__name__", type(rule).__name__)
         return None
 
     stopped_by = advance()
-    if stopped_by is not None:
-        return out, stopped_by
-    chunks = iter_chunks(solver, root.entropy, tuple(root.spawn_key), todo, n_jobs=n_jobs,
-                         backend=backend, timeout=timeout, size=size, threads=threads)
-    try:
-        for records in chunks:
-            if sink is not None:
-                sink.add(records)
-            for rec in records:
-                pending[rec.index] = rec
-            stopped_by = advance()
+    todo = [t for t in batch if t.index not in done]
+    stages = [todo]
+    batched = getattr(run.solver, "solve_batch", None) is not None  # chunks of <= 32 anyway
+    if state.n_done == 0 and len(todo) > 1 and todo[0].index == 0 and not batched:
+        stages = [todo[:1], todo[1:limit], todo[limit:]]
+    while stages and stopped_by is None:
+        stage = stages.pop(0)
+        if len(stages) == 1 and state.n_done and _setup_error(state.restarts[0]) is None:
+            stage, stages = stage + stages[0], []  # restart 0 ran fine: no more probing
+        for solver, items in _groups(run, stage):
+            size = chunk_size(len(items), run.workers, solver, run.batch_size)
+            chunks = iter_chunks(solver, run.root.entropy, tuple(run.root.spawn_key), items,
+                                 n_jobs=run.n_jobs, backend=run.backend, timeout=run.timeout,
+                                 size=size, threads=run.threads)
+            try:
+                for records in chunks:
+                    if run.sink is not None:
+                        run.sink.add(records)
+                    for rec in records:
+                        pending[rec.index] = rec
+                    stopped_by = advance()
+                    if stopped_by is not None:
+                        break
+            finally:
+                chunks.close()
             if stopped_by is not None:
                 break
-    finally:
-        chunks.close()
     return out, stopped_by
+
+
+def _setup_error(rec: Restart) -> tuple[type, str] | None:
+    """``(exception type, message)`` when ``rec`` failed with a TypeError/ValueError."""
+    if rec.error is None:
+        return None
+    kind, _, message = rec.error.partition(": ")
+    exc = {"TypeError": TypeError, "ValueError": ValueError}.get(kind)
+    return None if exc is None else (exc, message)
+
+
+def _fail_fast(first: list[Restart]) -> None:
+    """Raise when the first restarts all failed with one TypeError/ValueError (set-up)."""
+    errors = {rec.error for rec in first}
+    found = _setup_error(first[0])
+    if found is None or len(errors) != 1:
+        return
+    exc, message = found
+    n = len(first)
+    which = "restart 0 failed" if n == 1 else f"restarts 0 to {n - 1} all failed"
+    message = message.rstrip()
+    if message and message[-1] not in ".!?":
+        message += "."
+    raise exc(
+        f"The run stopped after {which} with the same {exc.__name__}: {message} The same "
+        "error in every first restart points to the set-up (the solver, its arguments, the "
+        "starts) rather than to single restarts; call the solver once to see where it "
+        "fails: solver(start, numpy.random.default_rng(0)), which must return a "
+        "LocalResult, a scipy.optimize.OptimizeResult or a pair (x, fun)."
+    )
 
 
 def _progress(enabled: bool, total: int) -> Any:

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["LocalResult", "MultistartResult", "AllRestartsFailedError", "as_local_result"]
+__all__ = ["LocalResult", "Restart", "MultistartResult", "AllRestartsFailedError",
+           "as_local_result"]
 
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -77,7 +78,7 @@ class LocalResult:
         elif isinstance(x, (list, tuple, float, int, np.number)) and not isinstance(x, bool):
             setattr_(self, "x", _freeze(np.asarray(x, dtype=float)))
         if type(self.fun) is not float:
-            setattr_(self, "fun", float(self.fun))
+            setattr_(self, "fun", _real(self.fun))
         if type(self.success) is not bool:
             setattr_(self, "success", bool(self.success))
         if self.nit is not None and type(self.nit) is not int:
@@ -161,13 +162,22 @@ def _scalar(fun: Any) -> float:
             f"The objective value 'fun' returned by the solver must be a scalar. "
             f"Got an array of shape {arr.shape} instead."
         )
-    try:
+    return _real(fun)
+
+
+def _real(fun: Any) -> float:
+    """``fun`` as a float; strings, booleans and other non-numbers are a ``TypeError``.
+
+    ``float("2.5")`` and ``float(True)`` succeed, which would turn a solver's bug into
+    a plausible number, so only real numeric types (and size-1 numeric arrays) pass.
+    """
+    arr = np.asarray(fun)
+    if arr.dtype.kind in "iuf" and arr.size == 1 and not isinstance(fun, (bool, np.bool_)):
         return float(arr.reshape(()))
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"The objective value 'fun' returned by the solver must be a real number. "
-            f"Got {type(fun).__name__} instead."
-        ) from exc
+    raise TypeError(
+        f"The objective value 'fun' returned by the solver must be a real number. "
+        f"Got {type(fun).__name__} ({fun!r:.40}) instead."
+    )
 
 
 def _numeric(x: Any) -> bool:
@@ -188,10 +198,41 @@ class AllRestartsFailedError(RuntimeError):
 
 @dataclass(eq=False, slots=True)
 class Restart:
-    """Bookkeeping of one restart inside a run (internal; never handed to users).
+    """The record of one restart of a run: what it returned, or why it failed.
 
-    Not frozen: a run builds one per restart on the hot path, and a frozen
-    dataclass costs four times as much to construct. Nothing mutates it.
+    ``MultistartResult.restarts`` is a list of these in restart-index order; stopping
+    rules see them through :class:`~restarts.stop.RunState` and adaptive strategies
+    receive them after each batch of tasks. Read-only by convention (not frozen: a
+    run builds one per restart on its hot path).
+
+    Attributes
+    ----------
+    index : int
+        The restart's index ``i``; its random stream comes from ``(rng, i)``.
+    result : LocalResult or None
+        The solver's outcome (``None`` when it raised or timed out in C).
+    error : str or None
+        ``"ExceptionType: first line"`` when the restart failed, else ``None``. A failed
+        restart may still carry a ``result`` (e.g. non-finite ``fun``, a timeout).
+    time_s : float
+        Wall time of the restart, seconds.
+    start : array or None
+        The start point it was given.
+    attempts : int
+        Times it ran (a restart whose worker died is retried once).
+    info : mapping or None
+        What the strategy gave this restart besides the start (the task's options,
+        e.g. ``max_nfev``; racing's ``budget`` and ``rung``); scalar values become
+        table columns.
+
+    Examples
+    --------
+    >>> import restarts as rs
+    >>> res = rs.multistart(lambda start, rng: (start, float(start[0] ** 2)), 2,
+    ...                     starts=[[1.0], [-2.0]], rng=0)
+    >>> r = res.restarts[1]
+    >>> r.index, r.result.fun, r.error
+    (1, 4.0, None)
     """
 
     index: int
@@ -200,6 +241,7 @@ class Restart:
     time_s: float
     start: Any = None
     attempts: int = 1
+    info: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,15 +1,21 @@
-"""Views of a run built on demand: the per-restart table and the distinct optima."""
+"""Views of a run built on demand: the per-restart table and the distinct optima.
+
+:class:`BasinMatcher` is the one rule for "two restarts reached the same optimum";
+the table's ``basin`` column, ``solutions``, the stopping rules and :mod:`restarts.analysis`
+all use it.
+"""
 
 from __future__ import annotations
 
-import bisect
+import itertools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["assign_basins", "build_table", "build_solutions", "optimum_key"]
+__all__ = ["BasinMatcher", "assign_basins", "build_table", "build_solutions", "optimum_key"]
 
 
 def optimum_key(x: Any, canonical: Callable | None) -> np.ndarray | None:
@@ -28,49 +34,193 @@ def optimum_key(x: Any, canonical: Callable | None) -> np.ndarray | None:
 def assign_basins(
     restarts: Sequence[Any], *, ftol: float, xtol: float, canonical: Callable | None = None
 ) -> np.ndarray:
-    """Group successful restarts into distinct optima; ``-1`` for failed restarts.
+    """Optimum id of each restart under :class:`BasinMatcher`'s rule; ``-1`` if it failed.
 
-    Two restarts share an optimum when ``|Δfun| <= ftol`` and ``‖Δkey‖ <= xtol``
-    (the key is ``canonical(x)``, or ``x``; restarts whose ``x`` is not numeric are
-    compared by ``fun`` alone). Restarts are visited best first and each joins the
-    first existing optimum it matches, else founds a new one, so optimum ``0`` is
-    the best and ids increase with ``fun``. Only optima within ``ftol`` in ``fun`` are
-    candidates, found by bisection, so the cost stays near ``O(n log n)`` when the
-    optima are spread out in value.
+    Restarts are matched in the order given (restart-index order in a run, as the
+    stopping rules see them, so both count the same optima); ids are then renumbered
+    so that optimum ``0`` is the best and ids rise with the best ``fun`` reached.
     """
-    n = len(restarts)
-    basins = np.full(n, -1, dtype=np.int64)
-    ok = [k for k, r in enumerate(restarts) if r.error is None and r.result is not None]
-    if not ok:
-        return basins
-    funs = np.array([restarts[k].result.fun for k in ok])
-    order = np.argsort(funs, kind="stable")
-    rep_fun: list[float] = []
-    rep_key: list[np.ndarray | None] = []
-    for j in order:
-        k = ok[j]
-        f = float(funs[j])
-        key = optimum_key(restarts[k].result.x, canonical)
-        lo = bisect.bisect_left(rep_fun, f - ftol)
-        found = -1
-        for b in range(lo, len(rep_fun)):
-            if abs(rep_fun[b] - f) > ftol:
-                continue
-            other = rep_key[b]
-            if key is None or other is None or other.shape != key.shape:
-                same = key is None and other is None
-            else:
-                same = float(np.linalg.norm(key - other)) <= xtol
-            if same:
-                found = b
-                break
-        if found < 0:
-            # Visiting in ascending fun keeps rep_fun sorted: append is an insort.
-            rep_fun.append(f)
-            rep_key.append(key)
-            found = len(rep_fun) - 1
-        basins[k] = found
-    return basins
+    matcher = BasinMatcher(ftol, xtol, canonical)
+    matcher.update(restarts)
+    return matcher.ranked_labels()
+
+
+class BasinMatcher:
+    """Distinct optima of restarts, grown one restart at a time in the order given.
+
+    The one rule for "same optimum" (used by ``table``/``solutions``, the stopping
+    rules and the analysis functions): restart ``r`` joins the earliest-founded
+    optimum whose founder ``o`` has ``|fun_r - fun_o| <= ftol`` and
+    ``dist(key_r, key_o) <= xtol``, else founds a new optimum. The key is
+    ``canonical(x)`` (or ``x``) flattened; ``dist`` is the Euclidean distance over the
+    finite entries and is infinite unless both keys have the same shape and the same
+    non-finite entries (``nan``, ``inf``, ``-inf``) in the same places, so identical
+    optima with non-finite coordinates are one optimum. Restarts whose ``x`` is not
+    numeric are compared by ``fun`` alone. Failed restarts get ``-1``.
+
+    Founders are hashed into cells of side ``2 ftol`` in ``fun`` and ``2 xtol`` along
+    at most three directions of ``x`` (the coordinates for ``d <= 3``, else fixed
+    orthonormal projections, which never increase a distance), so a restart is
+    compared only with founders of its own cell: about ``O(1)`` per restart however
+    many restarts share one ``fun``.
+
+    Attributes
+    ----------
+    labels : list of int
+        Optimum id of each restart seen, in order (``-1`` for failed ones). Ids count
+        founders in order of arrival.
+    n : int
+        Successful restarts seen.
+    counts : list of int
+        Restarts per optimum, by id.
+    best_funs : list of float
+        Lowest ``fun`` reached in each optimum, by id.
+    singletons : int
+        Optima reached exactly once.
+    best : int or None
+        Id of the optimum with the lowest ``fun`` (the earliest on ties).
+    """
+
+    def __init__(self, ftol: float, xtol: float, canonical: Callable | None = None) -> None:
+        self.ftol, self.xtol, self.canonical = float(ftol), float(xtol), canonical
+        self.labels: list[int] = []
+        self.n = 0
+        self.counts: list[int] = []
+        self.best_funs: list[float] = []
+        self.singletons = 0
+        self.best: int | None = None
+        self._seen = 0
+        self._rep_fun: list[float] = []
+        self._rep_key: list[Any] = []
+        self._cells: dict[tuple, list[int]] = {}
+
+    @property
+    def distinct(self) -> int:
+        """Number of distinct optima seen."""
+        return len(self.counts)
+
+    def update(self, restarts: Sequence[Any]) -> None:
+        """Match the restarts of ``restarts`` not seen yet (``restarts`` grows by appending)."""
+        new = restarts[self._seen:]
+        self._seen = len(restarts)
+        labels = [-1] * len(new)
+        ok = [k for k, r in enumerate(new) if r.error is None and r.result is not None]
+        if ok:
+            funs = [float(new[k].result.fun) for k in ok]
+            keys = [optimum_key(new[k].result.x, self.canonical) for k in ok]
+            for k, label in zip(ok, self._match(funs, keys), strict=True):
+                labels[k] = label
+        self.labels.extend(labels)
+
+    def _match(self, funs: list[float], keys: list[np.ndarray | None]) -> list[int]:
+        out = []
+        for f, (sig, vec, point, scale) in zip(funs, _prepare(keys), strict=True):
+            cell = (sig, _cell(f, self.ftol)) + tuple(_cell(p, self.xtol) for p in point)
+            found = -1
+            for b in self._cells.get(cell, ()):
+                if abs(self._rep_fun[b] - f) <= self.ftol and (
+                        vec is None or _dist(vec, self._rep_key[b]) <= self.xtol):
+                    found = b
+                    break
+            if found < 0:
+                found = len(self.counts)
+                self._rep_fun.append(f)
+                self._rep_key.append(vec)
+                self.counts.append(0)
+                self.best_funs.append(f)
+                ranges = [_cells_near(f, self.ftol)] + [_cells_near(p, self.xtol, scale)
+                                                        for p in point]
+                for c in itertools.product(*ranges):
+                    self._cells.setdefault((sig,) + c, []).append(found)
+            count = self.counts[found] = self.counts[found] + 1
+            self.singletons += 1 if count == 1 else (-1 if count == 2 else 0)
+            self.n += 1
+            if f < self.best_funs[found]:
+                self.best_funs[found] = f
+            if self.best is None or self.best_funs[found] < self.best_funs[self.best]:
+                self.best = found
+            out.append(found)
+        return out
+
+    def ranked_labels(self) -> np.ndarray:
+        """``labels`` renumbered so that optimum ``0`` is the best (ids rise with best ``fun``)."""
+        order = sorted(range(len(self.counts)), key=lambda b: (self.best_funs[b], b))
+        rank = np.empty(len(order) + 1, dtype=np.int64)
+        rank[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
+        rank[-1] = -1  # label -1 indexes the last slot
+        return rank[np.asarray(self.labels, dtype=np.int64)]
+
+
+_PROJECTIONS: dict[int, np.ndarray] = {}
+_SMALL = 16  # keys up to this size are compared as tuples (math.dist), larger as arrays
+
+
+def _projection(size: int) -> np.ndarray:
+    """Three fixed orthonormal directions in ``R^size`` (deterministic, cached by size)."""
+    proj = _PROJECTIONS.get(size)
+    if proj is None:
+        gauss = np.random.default_rng(size).standard_normal((size, 3))
+        proj = _PROJECTIONS[size] = np.linalg.qr(gauss)[0].T.copy()
+    return proj
+
+
+def _prepare(keys: list[np.ndarray | None]) -> list[tuple]:
+    """``(signature, finite part, projected point, its rounding scale)`` per key."""
+    out: list[tuple] = [(None, None, (), 0.0)] * len(keys)
+    by_shape: dict[tuple, list[int]] = {}
+    for j, key in enumerate(keys):
+        if key is not None:
+            by_shape.setdefault(key.shape, []).append(j)
+    for shape, idx in by_shape.items():
+        mat = np.stack([keys[j] for j in idx]).reshape(len(idx), -1)
+        bad = ~np.isfinite(mat)
+        finite = np.where(bad, 0.0, mat)
+        size = mat.shape[1]
+        points = finite if size <= 3 else finite @ _projection(size).T
+        codes = None
+        if bad.any():
+            codes = np.where(np.isnan(mat), 1, np.where(mat > 0, 2, 3)).astype(np.int8)
+            codes[~bad] = 0
+        point_rows = points.tolist()
+        scales = np.linalg.norm(finite, axis=1).tolist() if size > 3 else [0.0] * len(idx)
+        vecs = finite.tolist() if size <= _SMALL else list(finite)
+        for r, j in enumerate(idx):
+            sig = shape if codes is None or not bad[r].any() else (shape, codes[r].tobytes())
+            out[j] = (sig, vecs[r], point_rows[r], scales[r])
+    return out
+
+
+_FINE = float(2**50)
+
+
+def _cell(v: float, tol: float) -> float:
+    """The cell holding ``v``: ``floor(v / 2 tol)``, or ``v`` itself when ``tol`` is 0.
+
+    Any non-decreasing step function works (a value within ``tol`` of ``v`` lies in a
+    cell between those of ``v - tol`` and ``v + tol``); beyond ``2**50`` cells the
+    steps grow geometrically so that such a span stays a few cells long.
+    """
+    if tol <= 0 or v != v:
+        return v
+    q = v / (2 * tol)
+    if abs(q) < _FINE:
+        return math.floor(q)
+    step = _FINE + math.floor(math.log2(min(abs(q), 2.0**1000)))
+    return step if q > 0 else -step - 1
+
+
+def _cells_near(v: float, tol: float, scale: float = 0.0) -> Any:
+    """Every cell holding a value within ``tol`` of ``v`` (a margin covers rounding)."""
+    if tol <= 0 or v != v:
+        return (v,)
+    margin = tol * (1 + 1e-9) + 1e-15 * abs(v) + 1e-12 * scale
+    return range(int(_cell(v - margin, tol)), int(_cell(v + margin, tol)) + 1)
+
+
+def _dist(a: Any, b: Any) -> float:
+    if isinstance(a, list):
+        return math.dist(a, b)
+    return float(np.linalg.norm(a - b))
 
 
 def build_table(result: Any, basins: np.ndarray) -> pd.DataFrame:
@@ -100,6 +250,9 @@ def build_table(result: Any, basins: np.ndarray) -> pd.DataFrame:
     data["seed_spawn_key"] = pd.array(
         [str(tuple(result.seed_spawn_key) + (r.index,)) for r in rows], dtype=object
     )
+    for key, column in _info_columns(rows).items():
+        if key not in data:
+            data[key] = column
     starts = [r.start for r in rows]
     if n and all(s is not None for s in starts):
         try:
@@ -110,6 +263,26 @@ def build_table(result: Any, basins: np.ndarray) -> pd.DataFrame:
             for j in range(mat.shape[1]):
                 data[f"x0_{j}"] = mat[:, j]
     return pd.DataFrame(data)
+
+
+def _info_columns(rows: Sequence[Any]) -> dict[str, Any]:
+    """A column per scalar entry of the restarts' ``info`` (task options, racing's rung)."""
+    keys: dict[str, None] = {}
+    for r in rows:
+        for k, v in (r.info or {}).items():
+            if isinstance(v, (int, float, str, bool, np.integer, np.floating)):
+                keys[k] = None
+    out = {}
+    for k in keys:
+        values = [(r.info or {}).get(k) for r in rows]
+        present = [v for v in values if v is not None]
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in present):
+            out[k] = pd.array(values, dtype="Int64")
+        elif all(isinstance(v, (int, float, np.integer, np.floating)) for v in present):
+            out[k] = np.array([np.nan if v is None else v for v in values], dtype=float)
+        else:
+            out[k] = pd.array(values, dtype=object)
+    return out
 
 
 def build_solutions(result: Any, basins: np.ndarray) -> pd.DataFrame:

@@ -5,15 +5,16 @@ Rules are evaluated on finished restarts **in restart-index order**: after resta
 rule that fires ends the run with exactly restarts ``0..m``. Restarts that finished
 out of order beyond ``m`` are discarded, so a stopped run is deterministic whatever
 ``n_jobs`` or the completion order (except :class:`TimeLimit`, which reads a clock).
+Rules read a :class:`RunState` (defined in ``restarts._state``, re-exported here).
 """
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Sequence
 from typing import Any
 
+from ._solutions import BasinMatcher
+from ._state import RunState
 from ._validation import check_int, check_real
 
 __all__ = [
@@ -31,93 +32,21 @@ __all__ = [
 ]
 
 
-class RunState:
-    """What stopping rules see: the ordered prefix of finished restarts.
-
-    Attributes
-    ----------
-    restarts : list of Restart
-        Finished restarts ``0..m`` in index order (failed ones included).
-    n_done : int
-        ``m + 1``.
-    nfev : int
-        Total objective evaluations over the prefix (restarts without ``nfev`` count 0),
-        plus ``extra_nfev``.
-    extra_nfev : int
-        Evaluations a strategy made outside local searches (TikTak's Sobol sample,
-        MLSL's sampling rounds), recorded with :meth:`add_evaluations`.
-    best_fun : float
-        Lowest finite ``fun`` so far (``inf`` if none).
-    best_index : int or None
-    since_improvement : int
-        Restarts since ``best_fun`` last decreased.
-    elapsed : float
-        Seconds since the run started.
-    ftol, xtol : float
-        The run's tolerances for "same optimum" (see :func:`~restarts.multistart`).
-    canonical : callable or None
-        The solver's ``canonical(x)``, if any.
-    """
-
-    def __init__(self, ftol: float = 1e-6, xtol: float = 1e-4, canonical: Any = None) -> None:
-        self.ftol, self.xtol, self.canonical = ftol, xtol, canonical
-        self.restarts: list = []
-        self.nfev = 0
-        self.extra_nfev = 0
-        self.best_fun = math.inf
-        self.best_index: int | None = None
-        self.since_improvement = 0
-        self.t0 = time.perf_counter()
-
-    @property
-    def n_done(self) -> int:
-        return len(self.restarts)
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.t0
-
-    def add_evaluations(self, n: int) -> None:
-        """Count ``n`` objective evaluations made outside any restart."""
-        self.extra_nfev += int(n)
-        self.nfev += int(n)
-
-    def optima(self, ftol: float | None = None, xtol: float | None = None,
-               canonical: Any = None) -> OptimaTracker:
-        """Distinct optima of the prefix, updated incrementally (O(new restarts) per call).
-
-        ``ftol``/``xtol``/``canonical`` default to the run's (the attributes of the
-        same name).
-        """
-        ftol = self.ftol if ftol is None else ftol
-        xtol = self.xtol if xtol is None else xtol
-        canonical = self.canonical if canonical is None else canonical
-        key = (float(ftol), float(xtol), id(canonical))
-        trackers = self.__dict__.setdefault("_optima", {})
-        tracker = trackers.get(key)
-        if tracker is None:
-            tracker = trackers[key] = OptimaTracker(key[0], key[1], canonical)
-        tracker.update(self.restarts)
-        return tracker
-
-    def add(self, restart: Any, improve_tol: float = 0.0) -> None:
-        self.restarts.append(restart)
-        res = restart.result
-        if res is not None and res.nfev is not None:
-            self.nfev += res.nfev
-        if restart.error is None and res is not None and res.fun < self.best_fun - improve_tol:
-            self.best_fun = res.fun
-            self.best_index = restart.index
-            self.since_improvement = 0
-        else:
-            self.since_improvement += 1
-
-
 class StopRule:
     """Base class. Subclasses implement ``__call__(state) -> bool``.
 
     ``reset()`` is called once when a run starts, so one rule object can be reused.
+
+    Attributes
+    ----------
+    max_nfev : int or None
+        A hard evaluation budget the rule stands for (``None``: none). The driver
+        hands the smallest budget of a run's rules to the strategy, and budgeted
+        strategies (``"tiktak"``, ``"mlsl"``) never exceed it. Any rule, or any
+        callable used as a rule, may define it.
     """
+
+    max_nfev: int | None = None
 
     def reset(self) -> None:
         """Forget anything remembered from an earlier run."""
@@ -151,6 +80,11 @@ class MaxEvaluations(StopRule):
 
     def __init__(self, n: int) -> None:
         self.n = check_int(n, "n", "MaxEvaluations()", low=1)
+
+    @property
+    def max_nfev(self) -> int:
+        """The budget ``n``: strategies that share a budget never exceed it."""
+        return self.n
 
     def __call__(self, state: RunState) -> bool:
         return state.nfev >= self.n
@@ -213,101 +147,12 @@ class NoImprovement(StopRule):
     def __init__(self, restarts: int, tol: float = 0.0) -> None:
         self.restarts = check_int(restarts, "restarts", "NoImprovement()", low=1)
         self.tol = check_real(tol, "tol", "NoImprovement()", low=0)
-        self._best = math.inf
-        self._since = 0
-        self._seen = 0
-
-    def reset(self) -> None:
-        self._best, self._since, self._seen = math.inf, 0, 0
 
     def __call__(self, state: RunState) -> bool:
-        for r in state.restarts[self._seen:]:
-            ok = r.error is None and r.result is not None
-            if ok and r.result.fun < self._best - self.tol:
-                self._best, self._since = r.result.fun, 0
-            else:
-                self._since += 1
-        self._seen = state.n_done
-        return self._since >= self.restarts
+        return state.restarts_since_improvement(self.tol) >= self.restarts
 
 
-class OptimaTracker:
-    """Distinct optima of an ordered prefix of restarts, grown one restart at a time.
-
-    A new restart joins the first known optimum with ``|Δfun| <= ftol`` and
-    ``‖Δkey‖ <= xtol`` (key = ``canonical(x)`` or ``x``), else founds a new one — the
-    rule of :func:`restarts._solutions.assign_basins`, applied in arrival order
-    rather than best first, so ids here are arrival order (counts agree but for
-    chains of optima closer than the tolerances). Candidates are found by bisection
-    on ``fun``, so an update costs about ``O(log m)`` per new restart.
-
-    Attributes
-    ----------
-    n : int
-        Successful restarts seen.
-    counts : list of int
-        Restarts per optimum, by optimum id.
-    singletons : int
-        Optima reached exactly once.
-    best : int or None
-        Id of the optimum with the lowest ``fun``.
-    """
-
-    def __init__(self, ftol: float, xtol: float, canonical: Any = None) -> None:
-        self.ftol, self.xtol, self.canonical = ftol, xtol, canonical
-        self.n = 0
-        self.counts: list[int] = []
-        self.singletons = 0
-        self.best: int | None = None
-        self._seen = 0
-        self._funs: list[float] = []  # representative values, sorted
-        self._ids: list[int] = []  # optimum id at each sorted position
-        self._keys: list[Any] = []  # by optimum id
-
-    @property
-    def distinct(self) -> int:
-        return len(self.counts)
-
-    def update(self, restarts: Sequence[Any]) -> None:
-        import bisect
-
-        import numpy as np
-
-        from ._solutions import optimum_key
-
-        for r in restarts[self._seen:]:
-            if r.error is not None or r.result is None:
-                continue
-            f = float(r.result.fun)
-            key = optimum_key(r.result.x, self.canonical)
-            found = -1
-            for pos in range(bisect.bisect_left(self._funs, f - self.ftol), len(self._funs)):
-                if self._funs[pos] > f + self.ftol:
-                    break
-                other = self._keys[self._ids[pos]]
-                if key is None or other is None or other.shape != key.shape:
-                    same = key is None and other is None
-                else:
-                    same = float(np.linalg.norm(key - other)) <= self.xtol
-                if same:
-                    found = self._ids[pos]
-                    break
-            if found < 0:
-                found = len(self.counts)
-                pos = bisect.bisect_right(self._funs, f)
-                self._funs.insert(pos, f)
-                self._ids.insert(pos, found)
-                self._keys.append(key)
-                self.counts.append(0)
-            self.counts[found] += 1
-            if self.counts[found] == 1:
-                self.singletons += 1
-            elif self.counts[found] == 2:
-                self.singletons -= 1
-            self.n += 1
-            if self._ids[0] != self.best:
-                self.best = self._ids[0]
-        self._seen = len(restarts)
+OptimaTracker = BasinMatcher  # the name stopping rules used before; one matcher
 
 
 class Discoveries(StopRule):

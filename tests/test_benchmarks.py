@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ["bench_driver", "bench_store", "bench_kmeans", "bench_gmm", "bench_mlp",
-           "bench_global"]
+           "bench_global", "bench_basins"]
 NUM = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
 
 
@@ -111,10 +111,19 @@ def check_global(_: str, page: Path) -> None:
     assert text.rstrip().endswith("Kept by hand.")  # hand-written sections survive
 
 
+def check_basins(out: str, _: Path) -> None:
+    found = rows(out, rf"^(one optimum|ring)\s+(\d+)\s+({NUM})\s+(\S+)\s+(\S+)\s+{NUM}\s+(\d+)\s*$")
+    assert len(found) >= 4, out
+    for case, _n, new_s, old_s, ratio, optima in found:
+        assert int(optima) == 1 if case == "one optimum" else 1 < int(optima) <= 4000
+        if old_s != "-":  # the old matcher ran too: the ratio is old / new
+            assert close(float(ratio), float(old_s), float(new_s), 3), (ratio, old_s, new_s)
+
+
 CHECKS = {"bench_driver": check_driver, "bench_store": check_store,
           "bench_kmeans": check_against_sklearn(9, 1, 5),
           "bench_gmm": check_against_sklearn(11, 2, 6),
-          "bench_mlp": check_mlp, "bench_global": check_global}
+          "bench_mlp": check_mlp, "bench_global": check_global, "bench_basins": check_basins}
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BatchNoisySolver, NoisySolver, double_well
+from conftest import BatchNoisySolver, Counted, NoisySolver, double_well
 from scipy.optimize import OptimizeResult
 
 import restarts as rs
@@ -152,7 +152,7 @@ def test_failures_are_rows_and_the_run_goes_on():
 
 def test_all_failed_says_so():
     def solver(start, rng):
-        raise ValueError("bad bounds")
+        raise RuntimeError("bad bounds")  # not a set-up error: the run goes on
 
     res = rs.multistart(solver, 3, rng=0)
     assert res.n_failed == 3 and "failed=3" in repr(res)
@@ -295,8 +295,12 @@ def test_no_improvement_and_max_evaluations():
     res = rs.multistart(solver, 100, starts=starts, rng=0, stop=rs.stop.TimeLimit(1e-9))
     assert len(res) >= 1 and res.stopped_by == "TimeLimit"
     rule = rs.stop.NoImprovement(2)
-    assert len(rs.multistart(solver, 50, starts=starts, rng=0, stop=rule)) == \
-        len(rs.multistart(solver, 50, starts=starts, rng=0, stop=rule))  # reset between runs
+    for _ in range(2):  # the same rule object again: nothing carried over from the last run
+        res = rs.multistart(solver, 50, starts=starts, rng=0, stop=rule)
+        assert len(res) == 10 and res.stopped_by == "NoImprovement"  # 8, 9 do not improve
+    res = rs.multistart(solver, 50, starts=starts, rng=0, stop=rs.stop.NoImprovement(2, tol=1.5))
+    # tol=1.5: 10 (first), 8, 6, 4 improve by 2; 9, 7, 5 by 1 only; then 3, 3 -> stop at 8
+    assert len(res) == 9
 
 
 def test_a_plain_callable_is_a_stop_rule():
@@ -435,8 +439,9 @@ def test_bad_rule_and_minimize_arguments():
         rs.solvers.Minimize(42)
     with pytest.raises(ValueError, match="'scale'"):
         rs.starts.Normal([0.0], -1.0)
-    res = rs.multistart(rs.solvers.Minimize(double_well), 2, rng=0)  # no bounds, no starts
-    assert res.table["error"].str.contains("needs a start point").all()
+    # no bounds, no starts: a set-up error, raised after the first 10 restarts of 1000
+    with pytest.raises(ValueError, match="restarts 0 to 9 all failed.*needs a start point"):
+        rs.multistart(rs.solvers.Minimize(double_well), 1000, rng=0)
 
 
 def test_stop_rules_see_the_runs_tolerances_and_canonical():
@@ -483,3 +488,104 @@ def test_starts_of_the_wrong_dimension_for_the_solver():
     with pytest.raises(ValueError, match="'starts'.*dimension"):
         rs.multistart(solver, 4, starts=np.zeros((4, 3)), rng=0)
     assert calls == []
+
+
+# -- set-up errors stop the run; single failures stay rows ---------------------------
+
+
+def test_a_solver_returning_a_float_stops_after_ten_restarts():
+    calls = []
+
+    def solver(start, rng):
+        calls.append(1)
+        return 1.5
+
+    with pytest.raises(TypeError, match=r"restarts 0 to 9 all failed.*LocalResult.*Got float"):
+        rs.multistart(solver, 5000, rng=0)
+    assert len(calls) == 10
+    calls.clear()
+    with pytest.raises(TypeError, match="restarts 0 to 2 all failed"):
+        rs.multistart(solver, 3, rng=0, n_jobs=2)
+    assert len(calls) <= 3
+
+
+def test_failures_that_differ_or_are_not_set_up_errors_stay_rows():
+    def differ(start, rng):
+        raise ValueError(f"bad start {start[0]}")  # one message per restart
+
+    res = rs.multistart(differ, 30, starts=np.arange(30.0)[:, None], rng=0)
+    assert res.n_failed == 30
+
+    def first_ten_fail(start, rng):
+        if start[0] < 10:
+            raise TypeError("first ten only")
+        return (start, float(start[0]))
+
+    with pytest.raises(TypeError, match="first ten only"):
+        rs.multistart(first_ten_fail, 30, starts=np.arange(30.0)[:, None], rng=0)
+
+    def first_nine_fail(start, rng):
+        if start[0] < 9:
+            raise TypeError("first nine only")
+        return (start, float(start[0]))
+
+    res = rs.multistart(first_nine_fail, 30, starts=np.arange(30.0)[:, None], rng=0)
+    assert res.n_failed == 9 and res.fun == 9.0
+
+
+@pytest.mark.parametrize("fun", ["2.5", True, np.bool_(False), "nan"])
+def test_a_string_or_boolean_fun_is_an_error_row_naming_the_type(fun):
+    def solver(start, rng):
+        if start[0] == 3:
+            return (start, fun)
+        return (start, float(start[0]))
+
+    t = rs.multistart(solver, 5, starts=np.arange(5.0)[:, None], rng=0).table
+    assert t.loc[3, "error"].startswith("TypeError: The objective value 'fun'")
+    assert type(fun).__name__ in t.loc[3, "error"]
+    assert t["error"].isna().sum() == 4
+
+
+# -- tasks: index, start and solver options -------------------------------------------
+
+
+class _Tuples(rs.strategies.Strategy):
+    """A strategy written before Task: plain (index, start[, max_nfev]) tuples."""
+
+    name = "tuples"
+
+    def tasks(self, ctx):
+        got = yield [(0, np.array([1.0])), (1, np.array([2.0]), None)]
+        assert [r.index for r in got] == [0, 1]
+        yield [(2, np.array([3.0]), 7), (3, np.array([4.0]), 9),
+               rs.strategies.Task(4, np.array([5.0]), {"scale": 2.0})]
+
+
+def test_tasks_pass_options_to_the_solver_and_the_table():
+    def solver(start, rng, max_nfev=None, scale=1.0):
+        return rs.LocalResult(x=start, fun=scale * float(start[0]),
+                              nfev=0 if max_nfev is None else max_nfev)
+
+    res = rs.multistart(solver, 5, rng=0, strategy=_Tuples())
+    t = res.table
+    assert t["fun"].tolist() == [1.0, 2.0, 3.0, 4.0, 10.0]
+    assert t["nfev"].tolist() == [0, 0, 7, 9, 0]
+    assert t["max_nfev"].tolist()[2:4] == [7, 9] and t["max_nfev"].isna().sum() == 3
+    assert t["scale"].tolist()[4] == 2.0 and t["scale"].isna().sum() == 4
+    assert res.restarts[2].info == {"max_nfev": 7}
+
+
+def test_a_rule_with_max_nfev_is_a_budget_for_strategies():
+    p = rs.problems.get("branin")
+    fun = Counted(p.fun)
+    solver = rs.solvers.Minimize(fun, bounds=p.bounds)
+
+    class Budget:  # not a MaxEvaluations: any rule may carry a budget
+        max_nfev = 300
+
+        def __call__(self, state):
+            return False
+
+    res = rs.multistart(solver, 50, strategy="tiktak", rng=0, stop=Budget())
+    assert fun.n <= 300 and res.config["extra_nfev"] > 0
+    assert res.table["max_nfev"].notna().all()

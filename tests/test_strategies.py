@@ -191,10 +191,14 @@ def test_a_row_rerun_alone_reproduces_itself(strategy):
     solver = rs.solvers.Minimize(p.fun, bounds=p.bounds)
     res = rs.multistart(solver, 50, strategy=strategy, rng=5, stop=rs.stop.MaxEvaluations(600))
     table = res.table
-    i = len(table) // 2
-    start = table.loc[i, ["x0_0", "x0_1", "x0_2"]].to_numpy(float)
-    again = solver(start, np.random.default_rng(res.restart_seed(i)))
-    assert again.fun == res.results[i].fun or not res.results[i].success
+    assert len(table) > 3 and table["max_nfev"].notna().all()
+    for i in range(len(table)):  # every row, capped ones included: the table has the cap
+        start = table.loc[i, ["x0_0", "x0_1", "x0_2"]].to_numpy(float)
+        again = solver(start, np.random.default_rng(res.restart_seed(i)),
+                       max_nfev=int(table.loc[i, "max_nfev"]))
+        assert (again.fun, again.nfev, again.success) == \
+            (res.results[i].fun, res.results[i].nfev, res.results[i].success)
+        np.testing.assert_array_equal(again.x, res.results[i].x)
 
 
 def test_mlsl_searches_a_single_basin_once():

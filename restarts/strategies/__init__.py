@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base import Independent, Strategy, StrategyContext
+from ._base import Independent, Strategy, StrategyContext, Task, as_task
 from .mlsl import MLSL
 from .tiktak import TikTak
 
-__all__ = ["Strategy", "StrategyContext", "Independent", "TikTak", "MLSL", "get_strategy",
-           "STRATEGIES"]
+__all__ = ["Strategy", "StrategyContext", "Task", "as_task", "Independent", "TikTak", "MLSL",
+           "get_strategy", "STRATEGIES"]
 
 STRATEGIES: dict[str, type[Strategy]] = {"independent": Independent, "tiktak": TikTak,
                                          "mlsl": MLSL}

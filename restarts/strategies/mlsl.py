@@ -19,36 +19,15 @@ with probability 1 [1]_. Candidates of a round are searched best first, one afte
 another, and the known-basin test is re-applied after each search, so one basin is
 not searched twice within a round.
 
-With an evaluation budget (a :class:`~restarts.stop.MaxEvaluations` rule), sampling
-and searches share it: a round samples at most what is left, and each search is
-capped at what is left, so the run never exceeds the budget.
-
-``first_round`` sets the size of the first round alone (default ``N``). A first round
-of one point (the setting :func:`restarts.compare` uses) starts a local search at
-once; later rounds of ``N`` points follow the rules above (``r_k`` counts all points
-sampled so far). Measured on the 34-problem shifted suite at DE's default budget,
-20 repeats: problems solved stayed 23, the share of runs successful within 1% of the
-budget rose from 0.010 to 0.168, and of the 20 problems MLSL and dual annealing both
-solve, MLSL needs fewer median evaluations to success on 7 instead of 1 (sphere
-69 -> 10, hartmann6 177 -> 93); where the first point lies in a wrong basin the
-search is wasted (goldstein-price 77 -> 130, levy 4-d 1318 -> 1617).
-
-Coordinate probes (``coordinate_share``, off by default, 0.5 in
-:func:`restarts.compare`): once a minimum is known, that share of each round is not
-drawn uniformly but probes coordinate lines through the best minimum found (the
-minimum with one coordinate, taken in turn, drawn uniformly); a probe joins the
-sample only if it is better than that minimum, so ``r_k`` and the reduced sample
-count the uniform points and the improving probes. Why: uniform points land in the
-global basin of 5-d Rastrigin with probability about 1e-5, and the global basin next
-to a found minimum lies within ``r_k`` of it (``r_k`` is 2 to 4.6 Rastrigin units, the
-minima 1 apart). A probe changes one coordinate, and lands below the minimum with
-probability about 1% per line; the value-aware basin test above then lets it start
-a search. Measured on the 34-problem shifted suite at DE's default budget, 20
-repeats: problems solved 23 -> 28, mean success rate 0.756 -> 0.857, 5-d Rastrigin
-1 -> 19 of 20 repeats (29 of 30; centred, 30 of 30), 3-d Ackley 0 -> 0.95, 10-d
-Styblinski-Tang 0.65 -> 0.90; fewer median evaluations to success on 9 problems,
-more on 7. The value-aware basin test alone solved 24; probes with the paper's
-basin test left Rastrigin at 1 of 20. Shares 0.25 and 0.75 solved 24 and 27.
+With an evaluation budget (a stopping rule with ``max_nfev``), sampling and searches
+share it: a round samples at most what is left and each search is capped at what is
+left. ``first_round`` sets the size of the first round alone (one point starts a
+local search at once), and coordinate probes (``coordinate_share``) spend a share of
+each round on points along coordinate lines through the best minimum found, which
+join the sample only if they are better than it: uniform points almost never land in
+the global basin of a lattice of minima such as Rastrigin's, while the neighbouring
+basin lies within ``r_k``. The measurements behind these settings:
+``docs/benchmarks-global.md``, "How TikTak's and MLSL's settings were chosen".
 
 References
 ----------
@@ -66,8 +45,7 @@ from scipy.spatial import cKDTree
 from scipy.special import gammaln
 
 from .._validation import check_int, check_real
-from ._base import Strategy, StrategyContext, Task
-from .tiktak import evaluate, finished, objective_of, remaining
+from ._base import Strategy, StrategyContext, Task, evaluate, finished, objective_of, remaining
 
 __all__ = ["MLSL", "critical_distance", "in_known_basin"]
 
@@ -231,7 +209,8 @@ class MLSL(Strategy):
                 if index >= ctx.n_starts:
                     return
                 started[i] = True
-                records = yield [(index, lo + units[i] * width, left)]
+                records = yield [Task(index, lo + units[i] * width,
+                                      {} if left is None else {"max_nfev": left})]
                 index += 1
                 for x, f_x, _nfev in finished(records):
                     if x is not None:

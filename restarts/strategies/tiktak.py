@@ -1,84 +1,23 @@
 """TikTak: Sobol' sampling, then local searches pulled towards the best point so far.
 
-Arnoud, Guvenen & Kleineberg's algorithm [1]_ (the "TikTak" multistart of their
-benchmark of global optimizers):
+Arnoud, Guvenen & Kleineberg's algorithm [1]_: evaluate the objective at ``N`` Sobol'
+points in the box; keep the best ``N* = keep * N``, best first; run the ``k``-th local
+search from ``x0_k = (1 - θ_k) s_k + θ_k x_best`` with
+``θ_k = min(max(0.1, (k / N*) ** 0.5), 0.995)``. Early searches explore from good
+Sobol' points, later ones refine around the incumbent.
 
-1. evaluate the objective at ``N`` Sobol' points in the box;
-2. keep the best ``N* = keep * N`` of them, sorted from best to worst;
-3. for ``k = 1, ..., N*`` run a local search from
-   ``x0_k = (1 - θ_k) s_k + θ_k x_best``, where ``s_k`` is the ``k``-th kept point,
-   ``x_best`` the best point found so far and
-   ``θ_k = min(max(0.1, (k / N*) ** 0.5), 0.995)``.
-
-Early searches explore from the good Sobol' points; later ones start ever closer to
-the incumbent, refining around it.
-
-With an evaluation budget (a :class:`~restarts.stop.MaxEvaluations` rule) the Sobol'
-phase uses at most ``sample_share`` of it; each local search is capped at what is
-left, so the run never exceeds the budget. ``N*`` is then also capped by what the
-remaining budget can pay for, estimated from the mean cost of the searches so far
-(the paper plans ``N*`` up front), so that ``θ`` still rises to its maximum before the
-budget runs out. When all kept points have been used and budget remains, a new cycle
-starts from the next points of the same Sobol' sequence, keeping the incumbent.
-
-Departure from the paper under a budget: the sample is drawn in **growing cycles**
-rather than all up front. Cycle ``c = 0, 1, ...`` samples at most
-``first_sample * growth ** c`` points (default ``20 d``, then 4 times more each
-cycle), besides the ``sample_share`` cap, and runs the full TikTak pass (rank, keep
-the best ``keep`` fraction, ``θ`` rising from 0.1 to 0.995) on it before the next
-cycle. Why: with one sample of 10% of the budget every run pays that 10% before its
-first local search, which on easy problems is most of its cost (shifted 3-d sphere:
-652 evaluations to success, of which 643 sampling; L-BFGS-B alone needs 9). Measured
-on the 34-problem shifted suite at differential evolution's default budget (10
-repeats): median evaluations to success fell on 25 of the 28 problems solved both
-ways and stayed equal on 3 (sphere 652 -> 69, levy 4-d 1143 -> 164, rosenbrock 3-d
-1342 -> 215), problems solved in >= 90% of repeats rose from 28 to 29 (easom gained,
-none lost); among unsolved ones eggholder fell from 5 to 2 of 10 and 5-d Rastrigin
-from 6 to 5. Later, larger cycles keep the paper's exploration for hard problems.
-``first_sample`` at least the budget restores the paper's single up-front sample.
-Without a budget the sample is drawn up front as in the paper.
-
-Warm start under a budget: before the first cycle, one local search runs from the
-best of the first ``warm_start`` Sobol' points (default 1: the first point), and its
-end point becomes the incumbent the first cycle pulls towards. Why: even a 20 d
-first cycle delays the first local search, which on easy problems is the whole cost
-(at 1% of the budget TikTak had 1.5% of the suite's runs successful, against 17% for
-naive multistart and 19% for dual annealing). Measured on the 34-problem shifted
-suite at DE's default budget, 20 repeats (``docs/benchmarks-global.md``): problems
-solved stayed 28, the share of runs successful within 1% of the budget rose from
-0.015 to 0.184 (dual annealing 0.187), and the problems where TikTak needs fewer
-median evaluations to success than dual annealing (of the 24 both solve) rose from
-5 to 10 (sphere 69 -> 10, booth 53 -> 14, hartmann6 170 -> 96). The price is one
-wasted search where the first point lies in a wrong basin of a rugged problem
-(cross-in-tray 50 -> 70, shubert 112 -> 156, levy 4-d 191 -> 352, 10-d
-Styblinski-Tang 988 -> 1159 median evaluations to success). Over 40 repeats, the
-best of ``2 d + 1`` points (what dual annealing evaluates before its first search)
-or a first cycle of ``10 d`` points did not do better (fewer evaluations than dual
-annealing on 8 and 12 of 23 problems against 12 for one point). ``warm_start=0`` restores
-the cycles alone. The first cycle continues the same Sobol' sequence.
-With coordinate moves (below), the best of ``d + 1`` points (``warm_start="auto"``,
-what :func:`restarts.compare` uses) did better than one point over three seeds of
-the suite (20 repeats each): problems solved 29, 28, 28 against 29, 27, 26 (dual
-annealing 26, 25, 26), and of the problems both TikTak and dual annealing solve,
-TikTak needed fewer median evaluations on 14 of 25, 14 of 24 and 13 of 25 against
-12 of 25, 12 of 23 and 11 of 23 (hartmann6 96 -> 77, mccormick 56 -> 21; sphere
-10 -> 16).
-
-Coordinate moves (``coordinate_share``, off by default, 0.5 in
-:func:`restarts.compare`): that share of the cycles' local searches starts from the
-incumbent with one coordinate replaced by the kept Sobol' point's (coordinates taken
-in turn), instead of the convex combination. Why: a convex combination moves every
-coordinate at once, and late in a cycle only slightly; but a good local minimum
-often differs from the global one in one or two coordinates (5-d Rastrigin runs
-ended one or two lattice steps off in one or two coordinates), which such moves
-reach with probability about ``1/d`` per search. Dual annealing's visits also change
-one coordinate at a time. Measured on the 34-problem shifted suite at DE's default
-budget, 20 repeats, share 0.5 against 0: problems solved 28 -> 29, mean success
-rate 0.865 -> 0.878, 5-d Rastrigin 11 -> 19 of 20 repeats (28 of 30; centred, 22
-of 30), Michalewicz 0.10 -> 0.40, 3-d Schwefel 0.95 -> 1.00; fewer median
-evaluations to success on 8 problems, more on 4 (10-d Styblinski-Tang 1159 -> 1434);
-lower rates on problems neither setting solves (Easom 0.75 -> 0.55, Eggholder 0.25 ->
-0.10). Shares 0.25 and 0.75 solved 28 and 29.
+Under an evaluation budget (a stopping rule with ``max_nfev``, e.g.
+:class:`~restarts.stop.MaxEvaluations`) the run never exceeds it: a Sobol' phase uses
+at most ``sample_share`` of what is left, each search is capped at what is left
+(``max_nfev``), and ``N*`` is capped by what the rest can pay for. Three departures
+from the paper, each switched off by one argument, let a budgeted run reach its first
+local search early: the sample comes in growing cycles (``first_sample``,
+``growth``), a warm start searches from the best of the first Sobol' points
+(``warm_start``), and coordinate moves start a share of the searches from the
+incumbent with one coordinate taken from a kept point (``coordinate_share``), since
+good local minima often differ from the global one in a coordinate or two. The
+measurements behind these settings: ``docs/benchmarks-global.md``, "How TikTak's and
+MLSL's settings were chosen".
 
 References
 ----------
@@ -91,13 +30,12 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Generator
-from typing import Any
 
 import numpy as np
 from scipy.stats import qmc
 
-from .._validation import check_bounds, check_int, check_real, fail
-from ._base import Strategy, StrategyContext, Task
+from .._validation import check_int, check_real, fail
+from ._base import Strategy, StrategyContext, Task, evaluate, finished, objective_of, remaining
 
 __all__ = ["TikTak", "tiktak_theta"]
 
@@ -114,52 +52,6 @@ def tiktak_theta(k: int, n: int) -> float:
     (0.1, 0.5, 0.995)
     """
     return min(max(0.1, math.sqrt(k / n)), 0.995)
-
-
-def objective_of(ctx: StrategyContext, owner: str) -> tuple[Any, np.ndarray]:
-    """``(fun, bounds)`` of the run's solver: sampling strategies evaluate ``fun`` in a box."""
-    fun = getattr(ctx.solver, "fun", None)
-    bounds = getattr(ctx.solver, "bounds", None)
-    if not callable(fun) or bounds is None:
-        raise ValueError(
-            f"strategy={owner!r} samples the objective in a box, so the solver must expose "
-            "'fun' and 'bounds' (e.g. rs.solvers.Minimize(fun, bounds=...)). "
-            f"Got {type(ctx.solver).__name__} without them instead."
-        )
-    return fun, check_bounds(bounds, "bounds", f"strategy {owner!r}")
-
-
-def remaining(ctx: StrategyContext) -> int | None:
-    """Evaluations left in the run's budget (``None`` without a budget)."""
-    if ctx.max_nfev is None:
-        return None
-    return max(0, int(ctx.max_nfev) - int(ctx.state.nfev))
-
-
-def evaluate(ctx: StrategyContext, fun: Any, points: np.ndarray) -> np.ndarray:
-    """``fun`` at each point, counted in ``ctx.state`` (non-finite values become ``inf``)."""
-    values = np.empty(len(points))
-    for j, x in enumerate(points):
-        try:
-            values[j] = float(fun(x))
-        except Exception:  # a failing point is a bad point, not the end of the run
-            values[j] = np.inf
-    ctx.state.add_evaluations(len(points))
-    values[~np.isfinite(values)] = np.inf
-    return values
-
-
-def finished(records: list) -> list[tuple[np.ndarray, float, int]]:
-    """``(x, fun, nfev)`` of successful records; ``nfev`` of failed ones with ``fun=inf``."""
-    out = []
-    for rec in records or []:
-        res = rec.result
-        nfev = 0 if res is None or res.nfev is None else int(res.nfev)
-        if rec.error is None and res is not None and np.isfinite(res.fun):
-            out.append((np.asarray(res.x, dtype=float), float(res.fun), nfev))
-        else:
-            out.append((None, math.inf, nfev))
-    return out
 
 
 class TikTak(Strategy):
@@ -264,7 +156,7 @@ class TikTak(Strategy):
             left = remaining(ctx)
             if left < 1:
                 return
-            absorb((yield [(index, points[j].copy(), left)]))
+            absorb((yield [Task(index, points[j].copy(), {"max_nfev": left})]))
             index += 1
         while index < ctx.n_starts:
             left = remaining(ctx)
@@ -273,6 +165,8 @@ class TikTak(Strategy):
             # cycles also grow geometrically from first_sample (module docstring).
             if left is None:
                 size = n
+            elif left < 1:  # the budget is spent (a rule other than MaxEvaluations holds it)
+                return
             else:
                 cap = first * self.growth ** min(cycle, 60)  # no float overflow
                 size = min(n, max(1, int(self.sample_share * left)), max(1, int(cap)))
@@ -310,7 +204,7 @@ class TikTak(Strategy):
                 else:
                     theta = tiktak_theta(k, n_plan)
                     x0 = (1.0 - theta) * kept[k - 1] + theta * best_x
-                absorb((yield [(index, x0, left)]))
+                absorb((yield [Task(index, x0, {} if left is None else {"max_nfev": left})]))
                 index += 1
             if ctx.max_nfev is None:
                 return
