@@ -78,7 +78,7 @@ class BasinMatcher:
     singletons : int
         Optima reached exactly once.
     best : int or None
-        Id of the optimum with the lowest ``fun`` (the earliest on ties).
+        Id of the optimum with the lowest ``fun`` (the one reaching it first on ties).
     """
 
     def __init__(self, ftol: float, xtol: float, canonical: Callable | None = None) -> None:
@@ -93,6 +93,7 @@ class BasinMatcher:
         self._rep_fun: list[float] = []
         self._rep_key: list[Any] = []
         self._cells: dict[tuple, list[int]] = {}
+        self._best_at: list[int] = []  # when each optimum's best fun was first reached
 
     @property
     def distinct(self) -> int:
@@ -128,6 +129,7 @@ class BasinMatcher:
                 self._rep_key.append(vec)
                 self.counts.append(0)
                 self.best_funs.append(f)
+                self._best_at.append(self.n)
                 ranges = [_cells_near(f, self.ftol)] + [_cells_near(p, self.xtol, scale)
                                                         for p in point]
                 for c in itertools.product(*ranges):
@@ -136,15 +138,18 @@ class BasinMatcher:
             self.singletons += 1 if count == 1 else (-1 if count == 2 else 0)
             self.n += 1
             if f < self.best_funs[found]:
-                self.best_funs[found] = f
+                self.best_funs[found], self._best_at[found] = f, self.n - 1
             if self.best is None or self.best_funs[found] < self.best_funs[self.best]:
                 self.best = found
             out.append(found)
         return out
 
     def ranked_labels(self) -> np.ndarray:
-        """``labels`` renumbered so that optimum ``0`` is the best (ids rise with best ``fun``)."""
-        order = sorted(range(len(self.counts)), key=lambda b: (self.best_funs[b], b))
+        """``labels`` renumbered so that optimum ``0`` is the best (ids rise with best ``fun``).
+
+        Ties go to the optimum whose best ``fun`` was reached first.
+        """
+        order = sorted(range(len(self.counts)), key=lambda b: (self.best_funs[b], self._best_at[b]))
         rank = np.empty(len(order) + 1, dtype=np.int64)
         rank[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
         rank[-1] = -1  # label -1 indexes the last slot

@@ -44,10 +44,10 @@ def brute_force(funs, xs, ftol, xtol, fail=()):
             founders.append((f, x))
             labels.append(len(founders) - 1)
     best = {}
-    for label, f in zip(labels, funs, strict=True):
-        if label >= 0:
-            best[label] = min(best.get(label, np.inf), f)
-    order = sorted(best, key=lambda b: (best[b], b))
+    for i, (label, f) in enumerate(zip(labels, funs, strict=True)):
+        if label >= 0 and f < best.get(label, (np.inf, 0))[0]:
+            best[label] = (f, i)  # ties: the optimum whose best fun came first
+    order = sorted(best, key=lambda b: best[b])
     rank = {b: r for r, b in enumerate(order)}
     return np.array([rank.get(label, -1) for label in labels])
 
