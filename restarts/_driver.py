@@ -340,8 +340,10 @@ def _collect(run: RunSettings, batch: list[Task], done: dict) -> tuple[list[Rest
     stopped_by = advance()
     todo = [t for t in batch if t.index not in done]
     stages = [todo]
-    batched = getattr(run.solver, "solve_batch", None) is not None  # chunks of <= 32 anyway
-    if state.n_done == 0 and len(todo) > 1 and todo[0].index == 0 and not batched:
+    # Solvers with solve_batch run chunks of <= 32 anyway; an explicit batch_size is the
+    # user's chunking, kept as asked.
+    probe = getattr(run.solver, "solve_batch", None) is None and run.batch_size == "auto"
+    if state.n_done == 0 and len(todo) > 1 and todo[0].index == 0 and probe:
         stages = [todo[:1], todo[1:limit], todo[limit:]]
     while stages and stopped_by is None:
         stage = stages.pop(0)
