@@ -18,6 +18,7 @@ from .starts import as_starts
 from .stop import as_rules
 from .strategies import get_strategy
 from .strategies._base import Independent, StrategyContext, Task, as_task
+from .strategies.racing import Racing
 
 __all__ = ["multistart"]
 
@@ -100,7 +101,9 @@ def multistart(
     backend : str, optional
         joblib backend ("loky", "threading", "dask", ...); ``None`` uses joblib's
         default (or the one set with ``joblib.parallel_config``).
-    strategy : {"independent", "tiktak", "mlsl"} or Strategy, default="independent"
+    strategy : {"independent", "tiktak", "mlsl", "racing"} or Strategy, default="independent"
+        ``"racing"`` (:class:`~restarts.strategies.Racing`) runs successive halving over
+        the restarts of a resumable solver (MLP, KMeans, GaussianMixture, ...).
     stop : rule or list of rules from :mod:`restarts.stop`, optional
         Evaluated on finished restarts in index order; the run returns restarts
         ``0..m`` where ``m`` is the first restart after which a rule fired.
@@ -155,6 +158,8 @@ def multistart(
     n_jobs = _check_n_jobs(n_jobs)
     backend = _check_backend(backend)
     strat = get_strategy(strategy)
+    if isinstance(strat, Racing):
+        strat.budgets(solver)  # a solver that cannot be raced: an error before any work
     rules = as_rules(stop, _OWNER)
     timeout = check_real(timeout, "timeout", _OWNER, low=0, strict_low=True, allow_none=True)
     progress = check_bool(progress, "progress", _OWNER)
@@ -220,6 +225,17 @@ def multistart(
                       workers=effective_workers(n_jobs, backend), state=state, rules=rules,
                       sink=sink, bar=_progress(progress, n_starts))
     stopped_by: str | None = None
+    if isinstance(strat, Racing):
+        try:
+            stopped_by = _race(run, strat, ctx, done)
+            if sink is not None:
+                sink.finish(state.n_done, stopped_by)
+        finally:
+            if run.bar is not None:
+                run.bar.close()
+            if sink is not None:
+                sink.close()
+        return _result(run, strat, ftol, xtol, stopped_by)
     plan = strat.tasks(ctx)
     try:
         batch = next(plan, None)
@@ -244,14 +260,52 @@ def multistart(
         if sink is not None:
             sink.close()
 
+    return _result(run, strat, ftol, xtol, stopped_by)
+
+
+def _result(run: RunSettings, strat: Any, ftol: float, xtol: float,
+            stopped_by: str | None) -> MultistartResult:
     return MultistartResult(
-        restarts=list(state.restarts), seed_entropy=root.entropy,
-        seed_spawn_key=tuple(root.spawn_key), ftol=ftol, xtol=xtol,
-        canonical=getattr(solver, "canonical", None),
-        config={"n_starts": n_starts, "strategy": strat.name, "n_jobs": n_jobs,
-                "backend": backend, "extra_nfev": getattr(state, "extra_nfev", 0)},
+        restarts=list(run.state.restarts), seed_entropy=run.root.entropy,
+        seed_spawn_key=tuple(run.root.spawn_key), ftol=ftol, xtol=xtol,
+        canonical=getattr(run.solver, "canonical", None),
+        config={"n_starts": run.n_starts, "strategy": strat.name, "n_jobs": run.n_jobs,
+                "backend": run.backend, "extra_nfev": run.state.extra_nfev},
         stopped_by=stopped_by,
     )
+
+
+def _race(run: RunSettings, strat: Racing, ctx: StrategyContext, done: dict) -> str | None:
+    """Race the restarts (all rungs), then let the final rows join the prefix in order.
+
+    A stored run whose every restart is saved is read back; otherwise the race runs
+    from the start (rungs are not stored yet) and saves the rows it did not have.
+    """
+    if not all(i in done for i in range(run.n_starts)):
+        final = strat.race(ctx, lambda step, items: _execute(run, step, items))
+        new = [rec for rec in final if rec.index not in done]
+        if run.sink is not None and new:
+            run.sink.add(new)
+        done = {**done, **{rec.index: rec for rec in new}}
+    for rec in done.values():
+        if rec.info is None and rec.result is not None and "rung" in rec.result.extra:
+            rec.info = {k: rec.result.extra[k] for k in ("budget", "rung")}  # read back
+    return _collect(run, [Task(i, None) for i in range(run.n_starts)], done)[1]
+
+
+def _execute(run: RunSettings, solver: Any, items: list) -> list[Restart]:
+    """Run ``(index, start)`` items on the run's workers; records in index order."""
+    size = chunk_size(len(items), run.workers, solver, run.batch_size)
+    chunks = iter_chunks(solver, run.root.entropy, tuple(run.root.spawn_key), items,
+                         n_jobs=run.n_jobs, backend=run.backend, timeout=run.timeout,
+                         size=size, threads=run.threads)
+    out: list[Restart] = []
+    try:
+        for records in chunks:
+            out.extend(records)
+    finally:
+        chunks.close()
+    return sorted(out, key=lambda rec: rec.index)
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 ``"independent"`` runs every restart from its own start point; adaptive
 strategies (``"tiktak"``, ``"mlsl"``) choose later start points from earlier
-results, deterministically, so they keep the same reproducibility guarantees.
+results, deterministically, so they keep the same reproducibility guarantees;
+``"racing"`` gives more budget to the restarts of a resumable solver that lead.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from typing import Any
 
 from ._base import Independent, Strategy, StrategyContext, Task, as_task
 from .mlsl import MLSL
+from .racing import Racing
 from .tiktak import TikTak
 
 __all__ = ["Strategy", "StrategyContext", "Task", "as_task", "Independent", "TikTak", "MLSL",
-           "get_strategy", "STRATEGIES"]
+           "Racing", "get_strategy", "STRATEGIES"]
 
 STRATEGIES: dict[str, type[Strategy]] = {"independent": Independent, "tiktak": TikTak,
-                                         "mlsl": MLSL}
+                                         "mlsl": MLSL, "racing": Racing}
 
 
 def get_strategy(strategy: Any, owner: str = "multistart()") -> Strategy:

@@ -1,0 +1,216 @@
+"""Racing: successive halving over the restarts of a resumable solver.
+
+Every restart begins and runs ``min_budget`` units (epochs, iterations, ...); the best
+``1/eta`` of them (lowest ``fun``) continue to ``eta`` times the budget, and so on;
+the last ones run to ``max_budget``. Most of the compute then goes to the random
+initialisations that can still win, which pays when the early ranking predicts the
+final one (and misleads when a slow starter wins: a larger ``min_budget`` is the
+remedy). Jamieson & Talwalkar (2016) and Li et al. (2017, Hyperband) race
+hyperparameters; here the contestants are the restarts of one model.
+
+The solver must offer the incremental protocol (``max_budget``, ``budget_unit``,
+``begin``, ``advance``, ``current``, ``finished``; see
+:func:`restarts.solvers._base.is_resumable`). States pickle, so a restart may
+continue on another worker; restart ``i`` begins from ``(rng, i)`` and carries its own
+generator from then on, so the table is the same for any ``n_jobs`` or backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+
+from .._result import LocalResult, Restart
+from .._validation import check_int, fail
+from ._base import Strategy, StrategyContext
+
+__all__ = ["Racing", "RungStep", "rung_budgets"]
+
+_STATE = "racing_state"
+_FINISHED = "racing_finished"
+
+
+def rung_budgets(min_budget: int, max_budget: int, eta: int, first_rung: int = 0) -> list[int]:
+    """Cumulative budgets of the rungs: ``min_budget * eta ** k``, the last one ``max_budget``.
+
+    ``first_rung`` skips the first rungs (a Hyperband bracket that starts later).
+
+    Examples
+    --------
+    >>> from restarts.strategies.racing import rung_budgets
+    >>> rung_budgets(4, 100, 3)
+    [4, 12, 36, 100]
+    >>> rung_budgets(4, 100, 3, first_rung=2)
+    [36, 100]
+    """
+    out = []
+    k = 0
+    while True:
+        b = min(max_budget, min_budget * eta**k)
+        if k >= first_rung:
+            out.append(b)
+        if b >= max_budget:
+            return out
+        k += 1
+
+
+class RungStep:
+    """Run one rung of a restart in a worker: ``begin`` it (first rung) or continue its
+    state by ``units``; returns the current result with the state in ``extra``."""
+
+    def __init__(self, solver: Any, units: int, begin: bool) -> None:
+        self.solver, self.units, self.begin = solver, int(units), bool(begin)
+
+    def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
+        solver = self.solver
+        state = solver.begin(start, rng) if self.begin else start
+        state = solver.advance(state, self.units)
+        result = solver.current(state)
+        return dataclasses.replace(result, extra={**result.extra, _STATE: state,
+                                                  _FINISHED: bool(solver.finished(state))})
+
+
+class Racing(Strategy):
+    """Successive halving over restarts (see the module docstring).
+
+    Parameters
+    ----------
+    eta : int >= 2, default=3
+        Each rung keeps the best ``1/eta`` of the restarts that ran it (at least one)
+        and gives them ``eta`` times the budget.
+    min_budget : int >= 1, optional
+        Units every restart runs first. Default ``max_budget // eta**3`` (at least 1):
+        four rungs, e.g. 7, 22, 66 and 200 epochs for ``eta=3`` and 200 epochs.
+    max_budget : int >= 1, optional
+        Units the winners run in all. Default: the solver's ``max_budget``.
+    brackets : int >= 1, default=1
+        Hyperband-style brackets: the restarts are split into ``brackets`` contiguous
+        blocks of indices, and block ``j`` starts racing at rung ``j`` (budget
+        ``min_budget * eta**j``), hedging against rankings that settle late. 1 is plain
+        successive halving.
+
+    Notes
+    -----
+    Every restart is a row. A restart dropped at a rung keeps its result at the budget
+    it reached, with ``success=False`` and the reason in ``message`` (its ``error`` is
+    empty: it did not fail). Restarts that finish early (converged) keep their final
+    result and do not take a slot of the next rung: the slots (``floor(n / eta)`` of
+    the ``n`` restarts that ran a rung) go to the best restarts still improving.
+    Columns ``budget`` (units the restart was given) and ``rung`` (the last rung it
+    ran, counted from ``min_budget``) are added to the table (and kept in each
+    result's ``extra``, which stores save).
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> res = rs.multistart(rs.solvers.KMeans(X, 4, init="random", max_iter=27), 9,
+    ...                     strategy=rs.strategies.Racing(eta=3, min_budget=3), rng=0)
+    >>> res.table["rung"].value_counts().sort_index().tolist()  # 9 -> 3 -> 1 restarts
+    [6, 2, 1]
+    """
+
+    name = "racing"
+
+    def __init__(self, eta: int = 3, min_budget: int | None = None,
+                 max_budget: int | None = None, brackets: int = 1) -> None:
+        self.eta = check_int(eta, "eta", "Racing()", low=2)
+        self.min_budget = check_int(min_budget, "min_budget", "Racing()", low=1,
+                                    allow_none=True)
+        self.max_budget = check_int(max_budget, "max_budget", "Racing()", low=1,
+                                    allow_none=True)
+        self.brackets = check_int(brackets, "brackets", "Racing()", low=1)
+        if (self.min_budget is not None and self.max_budget is not None
+                and self.min_budget > self.max_budget):
+            raise fail("min_budget", "Racing()", f"at most max_budget={self.max_budget}",
+                       min_budget)
+
+    def budgets(self, solver: Any) -> tuple[int, int]:
+        """``(min_budget, max_budget)`` for ``solver``; raises if it cannot be raced."""
+        from ..solvers._base import is_resumable
+
+        if not is_resumable(solver):
+            raise TypeError(
+                "The 'solver' parameter of multistart(strategy='racing') must offer the "
+                "incremental protocol (max_budget, budget_unit, begin, advance, current, "
+                "finished), as rs.solvers.MLP, KMeans and GaussianMixture do. Got "
+                f"{type(solver).__name__} without it instead."
+            )
+        full = self.max_budget if self.max_budget is not None else int(solver.max_budget)
+        first = self.min_budget if self.min_budget is not None else max(1, full // self.eta**3)
+        if first > full:
+            raise fail("min_budget", "Racing()",
+                       f"at most the full budget ({full} {solver.budget_unit})", first)
+        return first, full
+
+    def tasks(self, ctx: StrategyContext) -> Generator[list, list, None]:  # pragma: no cover
+        raise TypeError("Racing runs rungs, not tasks: call it through multistart().")
+
+    def race(self, ctx: StrategyContext,
+             execute: Callable[[Any, list], list[Restart]]) -> list[Restart]:
+        """Race ``ctx.n_starts`` restarts; ``execute(step, items)`` runs ``(index, payload)``
+        items through the run's workers and returns their records in index order.
+
+        Returns one final record per restart, in index order.
+        """
+        solver = ctx.solver
+        first, full = self.budgets(solver)
+        n = ctx.n_starts
+        final: dict[int, Restart] = {}
+        for j in range(self.brackets):
+            block = range(j * n // self.brackets, (j + 1) * n // self.brackets)
+            if len(block):
+                final.update(self._bracket(ctx, execute, list(block), first, full, j))
+        return [final[i] for i in range(n)]
+
+    def _bracket(self, ctx: StrategyContext, execute: Callable, alive: list[int],
+                 first: int, full: int, first_rung: int) -> dict[int, Restart]:
+        solver, starts = ctx.solver, ctx.starts
+        budgets = rung_budgets(first, full, self.eta, first_rung)
+        final: dict[int, Restart] = {}
+        payload = {i: None if starts is None else starts[i] for i in alive}
+        spent = {i: 0.0 for i in alive}
+        given = 0
+        for k, budget in enumerate(budgets):
+            rung = first_rung + k
+            step = RungStep(solver, budget - given, begin=(k == 0))
+            records = execute(step, [(i, payload[i]) for i in alive])
+            given = budget
+            running: list[tuple[float, int, Restart]] = []
+            for rec in records:
+                i = rec.index
+                spent[i] += rec.time_s
+                start = None if starts is None else starts[i]
+                info = {"budget": budget, "rung": rung}
+                if rec.error is not None or rec.result is None:
+                    final[i] = Restart(i, rec.result, rec.error, spent[i], start, rec.attempts,
+                                       info)
+                    continue
+                extra = dict(rec.result.extra)
+                payload[i] = extra.pop(_STATE)
+                finished = extra.pop(_FINISHED)
+                result = dataclasses.replace(rec.result, extra={**extra, **info})  # stores keep it
+                row = Restart(i, result, None, spent[i], start, rec.attempts, info)
+                if finished or k == len(budgets) - 1:
+                    final[i] = row  # converged, or ran the full budget: its own result
+                else:
+                    running.append((result.fun, i, row))
+            if k == len(budgets) - 1:
+                break
+            slots = max(1, len(records) // self.eta)
+            running.sort(key=lambda t: (t[0] if math.isfinite(t[0]) else math.inf, t[1]))
+            alive = sorted(i for _, i, _ in running[:slots])
+            for rank, (_, i, row) in enumerate(running[slots:], start=slots + 1):
+                final[i] = dataclasses.replace(row, result=dataclasses.replace(
+                    row.result, success=False,
+                    message=(f"racing: dropped after rung {rung} ({budget} "
+                             f"{solver.budget_unit}), ranked {rank} of {len(running)} still "
+                             f"improving; {slots} continued")))
+                payload.pop(i, None)
+            if not alive:
+                break
+        return final
