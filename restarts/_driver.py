@@ -230,6 +230,9 @@ def multistart(
             stopped_by = _race(run, strat, ctx, done)
             if sink is not None:
                 sink.finish(state.n_done, stopped_by)
+        except KeyboardInterrupt:
+            report_interrupt(n_starts, sink, state.n_done)
+            raise
         finally:
             if run.bar is not None:
                 run.bar.close()
