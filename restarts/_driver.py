@@ -74,8 +74,8 @@ def multistart(
     progress: bool = False,
     batch_size: int | str = "auto",
     threads: int | None = 1,
-    ftol: float = 1e-6,
-    xtol: float = 1e-4,
+    ftol: float | None = None,
+    xtol: float | None = None,
     overwrite: bool = False,
 ) -> MultistartResult:
     """Run a local solver from many starts and keep every result.
@@ -125,10 +125,16 @@ def multistart(
         BLAS/OpenMP threads each restart may use (threadpoolctl). One thread per
         restart avoids oversubscription when restarts run in parallel and keeps
         results bit-identical across ``n_jobs``; ``None`` leaves the limits alone.
-    ftol : float, default=1e-6
+    ftol : float or None, default=None
         Two restarts reached the same optimum when ``|Δfun| <= ftol`` and ...
-    xtol : float, default=1e-4
+        (see :class:`~restarts._solutions.BasinMatcher`). ``None`` follows the local
+        solver: ``1e-4 max(1, |best fun|)``. Grouping is analysis: a stored run
+        resumes whatever ``ftol`` and ``xtol`` are.
+    xtol : float or None, default=None
         ... ``‖Δx‖ <= xtol`` (``x`` mapped through ``solver.canonical`` if defined).
+        ``None`` follows the local solver: the spread of the restarts that reached one
+        optimum (SLSQP or Nelder-Mead stop farther from it than L-BFGS-B;
+        :func:`~restarts._solutions.resolve_tolerances`).
     overwrite : bool, default=False
         With ``store``: replace a stored run of the same ``name`` whose
         configuration differs, instead of raising ``ValueError``.
@@ -166,8 +172,8 @@ def multistart(
     if batch_size != "auto":
         check_int(batch_size, "batch_size", _OWNER, low=1)
     threads = check_int(threads, "threads", _OWNER, low=1, allow_none=True)
-    ftol = check_real(ftol, "ftol", _OWNER, low=0)
-    xtol = check_real(xtol, "xtol", _OWNER, low=0)
+    ftol = check_real(ftol, "ftol", _OWNER, low=0, allow_none=True)
+    xtol = check_real(xtol, "xtol", _OWNER, low=0, allow_none=True)
     overwrite = check_bool(overwrite, "overwrite", _OWNER)
     if name is not None and not isinstance(name, str):
         raise fail("name", _OWNER, "a non-empty str or None", name, TypeError)
@@ -206,8 +212,7 @@ def multistart(
             "n_starts": n_starts, "extendable": extendable, "strategy": strat.describe(),
             "solver": _describe(solver), "starts": _describe(sampler) if sampler else (
                 None if points is None else {"array_sha1": array_sha1(points)}),
-            "ftol": ftol, "xtol": xtol,
-        }
+        }  # no ftol/xtol: grouping is analysis, never a reason to refuse a resume
         sink, done = open_run(store, "default" if name is None else name, root, config,
                               overwrite=overwrite)
 
@@ -266,7 +271,7 @@ def multistart(
     return _result(run, strat, ftol, xtol, stopped_by)
 
 
-def _result(run: RunSettings, strat: Any, ftol: float, xtol: float,
+def _result(run: RunSettings, strat: Any, ftol: float | None, xtol: float | None,
             stopped_by: str | None) -> MultistartResult:
     return MultistartResult(
         restarts=list(run.state.restarts), seed_entropy=run.root.entropy,

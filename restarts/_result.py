@@ -266,6 +266,8 @@ class MultistartResult:
         ``x0_0 ...`` (numeric starts).
     solutions : pandas.DataFrame
         Distinct local optima, best first: ``basin``, ``fun``, ``count``, ``x``.
+    ftol, xtol : float
+        The grouping tolerances (resolved from the data when built with ``None``).
 
     Examples
     --------
@@ -279,12 +281,35 @@ class MultistartResult:
     restarts: Sequence[Restart]
     seed_entropy: Any = None
     seed_spawn_key: tuple = ()
-    ftol: float = 1e-6
-    xtol: float = 1e-4
+    ftol: float | None = None
+    xtol: float | None = None
     canonical: Callable[[Any], Any] | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
     stopped_by: str | None = None
     _cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.ftol is None or self.xtol is None:  # follow the solver (see multistart)
+            from ._solutions import resolve_tolerances
+
+            ftol, xtol = resolve_tolerances(self.restarts, self.ftol, self.xtol,
+                                            self.canonical)
+            object.__setattr__(self, "ftol", ftol)
+            object.__setattr__(self, "xtol", xtol)
+
+    def regroup(self, ftol: float | None = None, xtol: float | None = None) -> MultistartResult:
+        """The same run with other grouping tolerances (``None``: from the data).
+
+        Examples
+        --------
+        >>> import restarts as rs
+        >>> res = rs.multistart(lambda s, rng: (s, 0.0), 3, starts=[[0.0], [0.5], [1.0]],
+        ...                     rng=0, xtol=0.1)
+        >>> len(res.solutions), len(res.regroup(xtol=2.0).solutions)
+        (3, 1)
+        """
+        return MultistartResult(self.restarts, self.seed_entropy, self.seed_spawn_key,
+                                ftol, xtol, self.canonical, self.config, self.stopped_by)
 
     # -- per-restart views -------------------------------------------------
     @property

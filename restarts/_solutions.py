@@ -15,7 +15,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BasinMatcher", "assign_basins", "build_table", "build_solutions", "optimum_key"]
+__all__ = ["BasinMatcher", "assign_basins", "resolve_tolerances", "build_table",
+           "build_solutions", "optimum_key", "FTOL_RELATIVE", "FTOL_VALUES_ONLY", "XTOL_FLOOR"]
+
+#: Default ``ftol``: restarts whose values differ by at most this times
+#: ``max(1, |best fun|)`` may be the same optimum.
+FTOL_RELATIVE = 1e-4
+#: Default ``ftol`` when optima cannot be told apart by ``x`` (it is not numeric, e.g. a
+#: fitted estimator): values alone decide, so only (nearly) equal values are one optimum.
+FTOL_VALUES_ONLY = 1e-6
+#: The smallest default ``xtol``: closer optima are always the same.
+XTOL_FLOOR = 1e-4
+#: A gap between optima larger than this many times the spread below it separates them.
+XTOL_JUMP = 30.0
 
 
 def optimum_key(x: Any, canonical: Callable | None) -> np.ndarray | None:
@@ -29,6 +41,97 @@ def optimum_key(x: Any, canonical: Callable | None) -> np.ndarray | None:
     except (TypeError, ValueError):
         return None
     return arr.ravel()
+
+
+def resolve_tolerances(restarts: Sequence[Any], ftol: float | None = None,
+                       xtol: float | None = None, canonical: Callable | None = None,
+                       sample: int = 2000) -> tuple[float, float]:
+    """The grouping tolerances of a run: given ones as they are, ``None`` from the data.
+
+    ``ftol=None``: ``FTOL_RELATIVE * max(1, |best fun|)`` (``FTOL_VALUES_ONLY`` when no
+    ``x`` is numeric, so values alone decide). ``xtol=None``: the spread
+    of the restarts that reached the same optimum, as the local solver left it (SLSQP
+    or Nelder-Mead stop farther from an optimum than L-BFGS-B). Among restarts whose
+    values agree within ``ftol``, the edges of their minimum spanning tree (in the
+    key space) are walked from the shortest up: each edge at most ``XTOL_JUMP`` times
+    the longest so far belongs to one optimum's spread; the first larger jump is a
+    gap between distinct optima. The spread edges join the restarts of each optimum;
+    ``xtol`` is the widest such optimum (twice its radius around its best restart),
+    over all values, and at least ``XTOL_FLOOR``. The first ``sample`` successful
+    restarts are used.
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> from restarts._solutions import resolve_tolerances
+    >>> x = [0.0, 0.0005, 0.001, 0.002, 0.004, 1.0, 1.0007]  # two optima, reached sloppily
+    >>> rows = [rs.Restart(i, rs.LocalResult(x=[v], fun=0.0), None, 0.0)
+    ...         for i, v in enumerate(x)]
+    >>> ftol, xtol = resolve_tolerances(rows)
+    >>> ftol, round(xtol, 6)
+    (0.0001, 0.008)
+    """
+    if ftol is not None and xtol is not None:
+        return float(ftol), float(xtol)
+    ok = [r for r in restarts if r.error is None and r.result is not None][:sample]
+    funs = np.array([float(r.result.fun) for r in ok])
+    keys = [optimum_key(r.result.x, canonical) for r in ok]
+    if ftol is None:
+        if any(k is not None for k in keys):
+            ftol = FTOL_RELATIVE * max(1.0, abs(float(funs.min())))
+        else:
+            ftol = FTOL_VALUES_ONLY
+    if xtol is None:
+        xtol = _spread(keys, funs, float(ftol))
+    return float(ftol), float(xtol)
+
+
+def _spread(keys: list, funs: np.ndarray, ftol: float) -> float:
+    """The longest edge that belongs to one optimum's spread (see resolve_tolerances)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+    from scipy.spatial import cKDTree
+
+    shapes = [k.shape for k in keys if k is not None]
+    if not shapes:
+        return XTOL_FLOOR
+    shape = max(set(shapes), key=shapes.count)
+    idx = np.array([j for j, k in enumerate(keys) if k is not None and k.shape == shape
+                    and np.isfinite(k).all()], dtype=np.int64)
+    if len(idx) and shape[0] > 20:
+        idx = idx[:300]  # high-dimensional keys: a smaller sample keeps this fast
+    xtol = XTOL_FLOOR
+    if len(idx) < 2:
+        return xtol
+    order = idx[np.argsort(funs[idx], kind="stable")]
+    cuts = np.flatnonzero(np.diff(funs[order]) > ftol) + 1
+    for group in np.split(order, cuts):
+        m = len(group)
+        if m < 2:
+            continue
+        pts = np.stack([keys[j] for j in group])
+        dist, nbr = cKDTree(pts).query(pts, k=min(m, 11))
+        rows = np.repeat(np.arange(m), dist.shape[1] - 1)
+        weights = np.maximum(dist[:, 1:].ravel(), 1e-300)  # a zero weight is no edge
+        graph = coo_matrix((weights, (rows, nbr[:, 1:].ravel())), shape=(m, m))
+        tree = minimum_spanning_tree(graph).tocoo()
+        top = XTOL_FLOOR
+        for e in np.sort(tree.data):
+            if e > XTOL_JUMP * top:
+                break
+            top = max(top, float(e))
+        # One optimum's restarts are the tree's components joined by spread edges; a
+        # restart joins the first one to arrive, so xtol must span a whole component.
+        keep = tree.data <= top
+        spread = coo_matrix((tree.data[keep], (tree.row[keep], tree.col[keep])), shape=(m, m))
+        n_comp, comp = connected_components(spread, directed=False)
+        for c in range(n_comp):
+            members = pts[comp == c]
+            if len(members) > 1:
+                best = members[0]  # the group is sorted by fun: its best restart
+                top = max(top, 2 * float(np.max(np.linalg.norm(members - best, axis=1))))
+        xtol = max(xtol, top)
+    return xtol
 
 
 def assign_basins(

@@ -12,7 +12,7 @@ import math
 import time
 from typing import Any
 
-from ._solutions import BasinMatcher
+from ._solutions import BasinMatcher, resolve_tolerances
 
 __all__ = ["RunState"]
 
@@ -39,8 +39,9 @@ class RunState:
         Restarts since ``best_fun`` last decreased (see :meth:`restarts_since_improvement`).
     elapsed : float
         Seconds since the run started.
-    ftol, xtol : float
-        The run's tolerances for "same optimum" (see :func:`~restarts.multistart`).
+    ftol, xtol : float or None
+        The run's tolerances for "same optimum" (see :func:`~restarts.multistart`);
+        ``None`` follows the data (:func:`~restarts._solutions.resolve_tolerances`).
     canonical : callable or None
         The solver's ``canonical(x)``, if any.
 
@@ -52,7 +53,8 @@ class RunState:
     (0, inf)
     """
 
-    def __init__(self, ftol: float = 1e-6, xtol: float = 1e-4, canonical: Any = None) -> None:
+    def __init__(self, ftol: float | None = None, xtol: float | None = None,
+                 canonical: Any = None) -> None:
         self.ftol, self.xtol, self.canonical = ftol, xtol, canonical
         self.restarts: list = []
         self.nfev = 0
@@ -60,7 +62,7 @@ class RunState:
         self.best_fun = math.inf
         self.best_index: int | None = None
         self.t0 = time.perf_counter()
-        self._matchers: dict[tuple, BasinMatcher] = {}
+        self._matchers: dict[tuple, list] = {}  # key -> [matcher, refit at n_done]
         self._since: dict[float, list] = {}  # tol -> [best, since, seen]
 
     @property
@@ -100,17 +102,26 @@ class RunState:
         """Distinct optima of the prefix, updated incrementally (O(new restarts) per call).
 
         ``ftol``/``xtol``/``canonical`` default to the run's (the attributes of the
-        same name). One matcher is kept per set of tolerances.
+        same name). One matcher is kept per set of tolerances. Tolerances that are
+        ``None`` are resolved from the prefix whenever it has doubled in size, so
+        counts then agree with the table of that prefix.
         """
         ftol = self.ftol if ftol is None else ftol
         xtol = self.xtol if xtol is None else xtol
         canonical = self.canonical if canonical is None else canonical
-        key = (float(ftol), float(xtol), canonical)
-        matcher = self._matchers.get(key)
-        if matcher is None:
-            matcher = self._matchers[key] = BasinMatcher(key[0], key[1], canonical)
-        matcher.update(self.restarts)
-        return matcher
+        key = (ftol, xtol, canonical)
+        entry = self._matchers.get(key)
+        if ftol is not None and xtol is not None:
+            if entry is None:
+                entry = self._matchers[key] = [BasinMatcher(ftol, xtol, canonical), math.inf]
+        elif entry is None or self.n_done >= entry[1]:
+            # Tolerances from the data: re-resolved on the prefix whenever it has doubled,
+            # and the matcher rebuilt (amortised O(1) per restart).
+            f, x = resolve_tolerances(self.restarts, ftol, xtol, canonical)
+            entry = self._matchers[key] = [BasinMatcher(f, x, canonical),
+                                           max(8, 2 * self.n_done)]
+        entry[0].update(self.restarts)
+        return entry[0]
 
     def add(self, restart: Any) -> None:
         """Append the next restart of the prefix."""

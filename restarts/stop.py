@@ -166,8 +166,8 @@ class Discoveries(StopRule):
     ----------
     k : int >= 1
     ftol, xtol : float, optional
-        Tolerances deciding that two optima are the same (default: the run's, else
-        ``1e-6`` and ``1e-4``).
+        Tolerances deciding that two optima are the same (default: the run's, which
+        follow the data unless given; see :func:`~restarts.multistart`).
 
     Examples
     --------

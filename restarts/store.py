@@ -780,6 +780,8 @@ def _identity(config_json: str) -> Any:
     run says it is ``extendable`` (restart ``i`` then does not depend on ``n_starts``, so
     a run may be resumed with more restarts, or fewer)."""
     config = json.loads(config_json)
+    if isinstance(config, dict):  # grouping tolerances (older stores) are analysis only
+        config = {k: v for k, v in config.items() if k not in ("ftol", "xtol")}
     if isinstance(config, dict) and config.get("extendable") is True:
         config = {k: v for k, v in config.items() if k != "n_starts"}
     return config
@@ -963,7 +965,7 @@ class Store:
         finally:
             con.close()
         try:
-            ftol, xtol = float(config.get("ftol", 1e-6)), float(config.get("xtol", 1e-4))
+            ftol, xtol = config.get("ftol"), config.get("xtol")  # None: from the data
             strategy = config.get("strategy")
             strategy = strategy.get("strategy") if isinstance(strategy, dict) else strategy
         except (TypeError, ValueError, AttributeError) as exc:

@@ -146,3 +146,53 @@ def test_solutions_lists_the_best_optimum_first():
     xs = [np.array([0.0]), np.array([5.0]), np.array([9.0]), np.array([5.0])]
     res = assign_basins(_restarts(funs, xs), ftol=1e-6, xtol=1e-4)
     assert res.tolist() == [2, 0, 1, 0]
+
+
+# -- default tolerances follow the local solver (issue 14) ----------------------------
+
+
+@pytest.mark.parametrize("method", ["SLSQP", "L-BFGS-B", "Nelder-Mead"])
+def test_one_optimum_is_one_basin_whatever_the_local_solver(method):
+    # sum of different powers: one minimum at 0, flat around it (|x_i|^(i+1)), so the
+    # solvers stop 1e-3 to 1e-1 away from it, each by its own tolerance
+    p = rs.problems.get("sum_of_different_powers", dim=4)
+    solver = rs.solvers.Minimize(p.fun, bounds=p.bounds, method=method)
+    res = rs.multistart(solver, 40, starts=rs.starts.Sobol(p.bounds), rng=0)
+    t = res.table
+    near = np.array([r.error is None and np.linalg.norm(r.result.x) < 0.3 and
+                     r.result.fun < 1e-3 for r in res.restarts])
+    assert near.sum() >= 20
+    assert t.loc[near, "basin"].nunique() == 1
+    fixed = res.regroup(ftol=1e-6, xtol=1e-4).table  # the old defaults split it
+    assert fixed.loc[near, "basin"].nunique() > 1
+
+
+@pytest.mark.parametrize("method", ["SLSQP", "L-BFGS-B", "Nelder-Mead"])
+@pytest.mark.parametrize(("name", "n_global"), [("six_hump_camel", 2), ("himmelblau", 4)])
+def test_distinct_optima_of_equal_value_stay_distinct(method, name, n_global):
+    p = rs.problems.get(name)
+    solver = rs.solvers.Minimize(p.fun, bounds=p.bounds, method=method)
+    res = rs.multistart(solver, 40, starts=rs.starts.Sobol(p.bounds), rng=0)
+    sol = res.solutions
+    best = sol[sol["fun"] <= p.f_min + 1e-4]
+    assert len(best) == n_global  # every global minimum found, none merged, none split
+
+
+def test_grouping_tolerances_never_block_a_resume(tmp_path):
+    import json
+    import sqlite3
+
+    path = tmp_path / "s.db"
+    solver = rs.solvers.Minimize(lambda x: float(x @ x), bounds=[(-1, 1)] * 2)
+    kw = {"starts": rs.starts.Uniform([(-1, 1)] * 2), "rng": 0, "store": path, "name": "r"}
+    first = rs.multistart(solver, 6, xtol=1e-3, **kw)
+    again = rs.multistart(solver, 6, xtol=0.5, ftol=1e-2, **kw)  # resumes, no error
+    assert again.xtol == 0.5 and first.xtol == 1e-3
+    # a store written before grouping left the configuration still resumes
+    with sqlite3.connect(path) as db:
+        config = json.loads(db.execute("SELECT config FROM runs").fetchone()[0])
+        config.update(ftol=1e-6, xtol=1e-4)
+        db.execute("UPDATE runs SET config=?", (json.dumps(config),))
+    old = rs.multistart(solver, 6, **kw)
+    assert old.table["fun"].tolist() == first.table["fun"].tolist()
+    assert rs.Store(path).load("r").xtol > 0
