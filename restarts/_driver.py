@@ -368,10 +368,11 @@ def _groups(run: RunSettings, tasks: list[Task]) -> list[tuple[Any, list]]:
 def _collect(run: RunSettings, batch: list[Task], done: dict) -> tuple[list[Restart], str | None]:
     """Run one batch of tasks; feed finished restarts to the rules in index order.
 
-    The first restart of a fresh run runs alone, and, if it fails with a
+    In a fresh in-process run the first restart runs alone, and, if it fails with a
     ``TypeError``/``ValueError``, so do the next ones up to :data:`FAIL_FAST`: if all
     fail alike the run stops with that error (:func:`_fail_fast`) instead of running
-    every restart into the same mistake.
+    every restart into the same mistake. Parallel runs check the same as records
+    stream back.
     """
     state = run.state
     info = {t.index: t.options for t in batch if t.options}
@@ -402,9 +403,12 @@ def _collect(run: RunSettings, batch: list[Task], done: dict) -> tuple[list[Rest
     stopped_by = advance()
     todo = [t for t in batch if t.index not in done]
     stages = [todo]
-    # Solvers with solve_batch run chunks of <= 32 anyway; an explicit batch_size is the
+    # In-process runs only: worker pools already start with one restart per worker and
+    # stream records back (resizing a pool for a probe would restart its workers);
+    # solvers with solve_batch run chunks of <= 32 anyway; an explicit batch_size is the
     # user's chunking, kept as asked.
-    probe = getattr(run.solver, "solve_batch", None) is None and run.batch_size == "auto"
+    probe = (run.workers <= 1 and getattr(run.solver, "solve_batch", None) is None
+             and run.batch_size == "auto")
     if state.n_done == 0 and len(todo) > 1 and todo[0].index == 0 and probe:
         stages = [todo[:1], todo[1:limit], todo[limit:]]
     while stages and stopped_by is None:

@@ -503,10 +503,8 @@ def test_a_solver_returning_a_float_stops_after_ten_restarts():
     with pytest.raises(TypeError, match=r"restarts 0 to 9 all failed.*LocalResult.*Got float"):
         rs.multistart(solver, 5000, rng=0)
     assert len(calls) == 10
-    calls.clear()
-    with pytest.raises(TypeError, match="restarts 0 to 2 all failed"):
-        rs.multistart(solver, 3, rng=0, n_jobs=2)
-    assert len(calls) <= 3
+    with pytest.raises(TypeError, match="restarts 0 to 9 all failed"):
+        rs.multistart(solver, 200, rng=0, n_jobs=2)  # workers: checked as records arrive
 
 
 def test_failures_that_differ_or_are_not_set_up_errors_stay_rows():
