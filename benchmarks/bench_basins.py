@@ -79,10 +79,10 @@ def main() -> None:
             if n <= old_max:
                 t_old, old = seconds(old_assign_basins, rows, 1e-6, 1e-4)
                 assert old.max() == labels.max()  # same number of optima
-                old_txt, ratio = f"{t_old:9.3f}", f"{t_old / t_new:15.1f}"
+                old_txt, ratio = f"{t_old:9.4f}", f"{t_old / t_new:15.2f}"
             else:
                 old_txt, ratio = f"{'-':>9}", f"{'-':>15}"
-            print(f"{name:<12}{n:>9}{t_new:9.3f}{old_txt}{ratio}"
+            print(f"{name:<12}{n:>9}{t_new:9.4f}{old_txt}{ratio}"
                   f"{1e6 * t_new / n:12.1f}{labels.max() + 1:8d}")
 
 
