@@ -43,7 +43,8 @@ __all__ = ["run_chunk", "iter_chunks", "chunk_size", "effective_workers", "Resta
 
 def chunk_size(n_tasks: int, n_workers: int, solver: Any, requested: int | str) -> int:
     """Restarts per task (at most): enough to amortise dispatch, small enough to balance
-    load. Process workers shrink chunks further so that each takes about ``_CHUNK_S``."""
+    load. The process pool and Dask shrink chunks further to about ``CHUNK_S`` seconds
+    of restarts each (:class:`~restarts._running.ChunkSizer`)."""
     if requested != "auto":
         return int(requested)
     if getattr(solver, "solve_batch", None) is not None:
@@ -120,16 +121,16 @@ def iter_chunks(
     - one worker (``n_jobs=1``, no backend or ``"sequential"``): in this process;
     - ``"threading"``: threads of this process;
     - ``"loky"``, ``"multiprocessing"``, or no backend while joblib's default is a
-      process backend: :class:`_ProcessPool`, which survives dead workers and enforces
-      ``timeout`` on restarts stuck in C code;
+      process backend: the worker processes of :mod:`restarts._pool`, which survive
+      dead workers and enforce ``timeout`` on restarts stuck in C code;
     - ``"dask"`` (or joblib's active Dask backend): futures on a ``distributed.Client``;
     - anything else (custom joblib backends): joblib.
     """
     if not tasks:  # e.g. a resumed run that is already complete: start no workers
         return
     chunks = [list(tasks[k:k + size]) for k in range(0, len(tasks), size)]
-    workers = effective_workers(n_jobs, backend)
-    in_process = workers == 1 and backend in (None, "sequential")
+    n_workers = effective_workers(n_jobs, backend)
+    in_process = n_workers == 1 and backend in (None, "sequential")
     with _sigterm_interrupts():
         if in_process or backend == "threading":
             # Thread limits are process-wide: set them once here, never per chunk, or
@@ -138,12 +139,12 @@ def iter_chunks(
                 if in_process:
                     yield from _in_process(solver, entropy, spawn_key, chunks, size, timeout)
                 else:
-                    yield from _in_threads(solver, entropy, spawn_key, chunks, workers, size,
+                    yield from _in_threads(solver, entropy, spawn_key, chunks, n_workers, size,
                                            timeout)
             return
         kind = _route(backend)
         if kind == "process":
-            yield from process_chunks(solver, entropy, spawn_key, chunks, workers, timeout,
+            yield from process_chunks(solver, entropy, spawn_key, chunks, n_workers, timeout,
                                        threads)
         elif kind == "dask":
             yield from _dask_chunks(solver, entropy, spawn_key, chunks, n_jobs, timeout,
