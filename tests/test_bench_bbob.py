@@ -25,10 +25,7 @@ def test_quick_mode_writes_consistent_numbers(tmp_path, monkeypatch):
     bench = load_bench()
     monkeypatch.chdir(tmp_path)
     csv = tmp_path / "runs.csv"
-    # The peers and the strategies on main; "auto", "portfolio", "ipop", "bipop" need the
-    # schedules and portfolio modules (they join this test when they land).
-    methods = ["independent", "tiktak", "mlsl", "pycma-ipop", "pycma-bipop", "dual_annealing",
-               "differential_evolution"]
+    methods = bench.METHODS
     assert bench.main(["--quick", "--jobs", "2", "--csv", str(csv),
                        "--methods", ",".join(methods)]) == 0
     df = pd.read_csv(csv)

@@ -12,14 +12,19 @@ from typing import Any
 
 from ._base import Independent, Strategy, StrategyContext, Task, as_task
 from .mlsl import MLSL
+from .portfolio import Auto, Portfolio, SolverSet
 from .racing import Racing
+from .schedules import BIPOP, IPOP, BudgetSchedule
 from .tiktak import TikTak
 
 __all__ = ["Strategy", "StrategyContext", "Task", "as_task", "Independent", "TikTak", "MLSL",
-           "Racing", "get_strategy", "STRATEGIES"]
+           "Racing", "get_strategy", "STRATEGIES", "IPOP", "BIPOP", "BudgetSchedule", "Portfolio",
+           "Auto", "SolverSet"]
 
 STRATEGIES: dict[str, type[Strategy]] = {"independent": Independent, "tiktak": TikTak,
-                                         "mlsl": MLSL, "racing": Racing}
+                                         "mlsl": MLSL, "racing": Racing,
+                                         "ipop": IPOP, "bipop": BIPOP, "portfolio": Portfolio,
+                                         "auto": Auto}
 
 
 def get_strategy(strategy: Any, owner: str = "multistart()") -> Strategy:

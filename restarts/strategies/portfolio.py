@@ -1,0 +1,369 @@
+"""A portfolio: several restart strategies share one budget, which moves to the leader.
+
+No restart strategy wins everywhere: on BBOB, CMA-ES restarts (IPOP/BIPOP) win on
+ill-conditioned functions and on multimodal ones with global structure, L-BFGS-B
+restarts (TikTak) on weakly structured ones. :class:`Portfolio` runs several member
+strategies, each with its own local solver, on one objective and one budget, and
+moves the budget online toward the member that is ahead:
+
+- the next restart goes to the member with the least ``spent_k / w_k`` (ties: the
+  first member), where ``spent_k`` counts the member's evaluations (its restarts and
+  its own sampling) and ``w_k = 1`` for the *leader* — the member holding the best
+  value found so far — and ``w_k = ratio`` for the others. So the leader gets about
+  ``1 / (1 + (K - 1) ratio)`` of the budget, and a member that takes over the lead
+  (e.g. a CMA-ES large-population run that finally finds the global basin) gets it.
+- one restart may use at most ``max(first_slice, evaluations spent so far)``: a
+  member that runs long cannot take the whole budget before the others have shown
+  what they do (the slices double as the run goes on).
+
+Everything depends only on the members' results in restart order, so a portfolio is
+deterministic given the run's seed (same table for any ``n_jobs``, after a resume).
+Restarts run one at a time. The run's solver must be a :class:`SolverSet` (one
+objective, several local solvers: :func:`solver_set` builds the default one); each
+member strategy sees its own solver, its own stream (spawned from the run's root
+stream) and, as its budget, its own spending plus what is left of the run's. The
+table's ``use`` column names the member solver of each restart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_int, check_real, fail
+from ._base import Strategy, StrategyContext, Task, as_task, remaining
+
+__all__ = ["Portfolio", "Auto", "SolverSet", "solver_set", "default_members"]
+
+
+class SolverSet:
+    """Several local solvers of one objective: ``solver(start, rng, use=key, **options)``.
+
+    Parameters
+    ----------
+    solvers : dict of str -> solver
+        Each ``solver(start, rng, **options)``; the first one's ``fun``, ``bounds``
+        and ``dim`` are the set's (they describe the problem).
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> f = lambda x: float(np.sum(x ** 2))
+    >>> s = rs.strategies.SolverSet({"lbfgsb": rs.solvers.Minimize(f, bounds=[(-1, 1)] * 2),
+    ...                              "cma": rs.solvers.CMA(f, bounds=[(-1, 1)] * 2)})
+    >>> bool(s(None, np.random.default_rng(0), use="cma").fun < 1e-10)
+    True
+    """
+
+    def __init__(self, solvers: dict[str, Any]) -> None:
+        if not isinstance(solvers, dict) or not solvers:
+            raise fail("solvers", "SolverSet()", "a non-empty dict of name -> solver", solvers,
+                       TypeError)
+        for key, solver in solvers.items():
+            if not isinstance(key, str) or not callable(solver):
+                raise fail("solvers", "SolverSet()", "a dict of str -> callable solver",
+                           {key: solver}, TypeError)
+        self.solvers = dict(solvers)
+        first = next(iter(self.solvers.values()))
+        self.fun = getattr(first, "fun", None)
+        self.bounds = getattr(first, "bounds", None)
+        self.dim = getattr(first, "dim", None)
+
+    def __call__(self, start: Any, rng: np.random.Generator, use: str | None = None,
+                 **options: Any) -> Any:
+        key = next(iter(self.solvers)) if use is None else use
+        if key not in self.solvers:
+            raise fail("use", "SolverSet.__call__()", f"one of {sorted(self.solvers)}", use)
+        return self.solvers[key](start, rng, **options)
+
+    def describe(self) -> dict:
+        out: dict[str, Any] = {"solver": "SolverSet"}
+        for key, solver in self.solvers.items():
+            describe = getattr(solver, "describe", None)
+            out[key] = describe() if describe is not None else type(solver).__qualname__
+        return out
+
+
+def solver_set(fun: Any, bounds: Any, method: str = "L-BFGS-B",
+               local_options: dict | None = None) -> SolverSet:
+    """The default :class:`SolverSet`: ``"cma"`` (:class:`~restarts.solvers.CMA`) and
+    ``"local"`` (:class:`~restarts.solvers.Minimize` with ``method``) on ``fun``.
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> s = rs.strategies.portfolio.solver_set(lambda x: float(np.sum(x ** 2)), [(-1, 1)] * 2)
+    >>> sorted(s.solvers), s.dim
+    (['cma', 'local'], 2)
+    """
+    from ..solvers import CMA, Minimize
+
+    return SolverSet({"cma": CMA(fun, bounds=bounds),
+                      "local": Minimize(fun, bounds=bounds, method=method,
+                                        options=local_options)})
+
+
+def default_members() -> list[tuple[str, Any]]:
+    """``[("cma", BIPOP()), ("local", TikTak(...))]``: rs.compare's TikTak settings."""
+    from .schedules import BIPOP
+    from .tiktak import TikTak
+
+    return [("cma", BIPOP()), ("local", TikTak(warm_start="auto", coordinate_share=0.5))]
+
+
+class _MemberState:
+    """A member's view of the run's state: its own evaluations, counted globally too."""
+
+    def __init__(self, run_state: Any) -> None:
+        self.run_state = run_state
+        self.nfev = 0
+
+    def add_evaluations(self, n: int) -> None:
+        self.nfev += int(n)
+        self.run_state.add_evaluations(n)
+
+
+@dataclass
+class _Member:
+    key: str
+    strategy: Any
+    ctx: StrategyContext
+    gen: Any = None
+    queue: list = field(default_factory=list)  # tasks of the member's current list
+    records: list = field(default_factory=list)  # their finished records so far
+    local_index: int = 0
+    best: float = math.inf
+    alive: bool = True
+
+
+class Portfolio(Strategy):
+    """Member strategies share one budget; it moves toward the leader (module docstring).
+
+    Parameters
+    ----------
+    members : list of (solver key, Strategy or name), optional
+        Default :func:`default_members`: BIPOP-CMA-ES on ``"cma"`` and TikTak on
+        ``"local"`` (L-BFGS-B).
+    ratio : float in (0, 1], default=0.25
+        Budget weight of a member that does not hold the best value (the leader's is 1).
+    first_slice : int >= 1, optional
+        The most evaluations of one restart while little has been spent; default
+        ``100 d``.
+    polish : float in [0, 1], default=0.0
+        Under a budget, the share of it kept for a final polish: a run of the
+        ``polish_with`` solver (CMA-ES) from the best point found, with initial step
+        ``polish_sigma`` times the widest box side. Evaluations the polish does not
+        use go back to the members.
+    polish_with : str, default="cma"
+    polish_sigma : float > 0, default=1e-3
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> f = lambda x: float(np.sum(x ** 2 - 10 * np.cos(2 * np.pi * x)) + 20)
+    >>> solver = rs.strategies.portfolio.solver_set(f, [(-5, 5)] * 2)
+    >>> res = rs.multistart(solver, 10**6, strategy="portfolio", rng=0,
+    ...                     stop=rs.stop.MaxEvaluations(3000))
+    >>> sorted(set(res.table["use"])), round(res.fun, 4), int(res.table["nfev"].sum()) <= 3000
+    (['cma', 'local'], 0.0, True)
+    """
+
+    name = "portfolio"
+
+    def __init__(self, members: list | None = None, ratio: float = 0.25,
+                 first_slice: int | None = None, polish: float = 0.0,
+                 polish_with: str = "cma", polish_sigma: float = 1e-3) -> None:
+        from . import get_strategy
+
+        members = default_members() if members is None else members
+        if not isinstance(members, (list, tuple)) or not members:
+            raise fail("members", "Portfolio()", "a non-empty list of (solver key, strategy)",
+                       members, TypeError)
+        checked = []
+        for item in members:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                raise fail("members", "Portfolio()", "a list of (solver key, strategy) pairs",
+                           item, TypeError)
+            checked.append((item[0], get_strategy(item[1], "Portfolio()")))
+        self.members = checked
+        self.ratio = check_real(ratio, "ratio", "Portfolio()", low=0, high=1, strict_low=True)
+        self.first_slice = check_int(first_slice, "first_slice", "Portfolio()", low=1,
+                                     allow_none=True)
+        self.polish = check_real(polish, "polish", "Portfolio()", low=0, high=1)
+        if not isinstance(polish_with, str):
+            raise fail("polish_with", "Portfolio()", "a solver key (str)", polish_with,
+                       TypeError)
+        self.polish_with = polish_with
+        self.polish_sigma = check_real(polish_sigma, "polish_sigma", "Portfolio()", low=0,
+                                       strict_low=True)
+
+    def describe(self) -> dict:
+        out = super().describe()
+        out["members"] = [(key, s.describe()) for key, s in self.members]
+        return out
+
+    def _members(self, ctx: StrategyContext) -> list[_Member]:
+        solvers = getattr(ctx.solver, "solvers", None)
+        if not isinstance(ctx.solver, SolverSet) or solvers is None:
+            raise ValueError(
+                f"strategy={self.name!r} runs several local solvers, so the solver must be "
+                "a SolverSet, e.g. rs.strategies.portfolio.solver_set(fun, bounds). "
+                f"Got {type(ctx.solver).__name__} instead."
+            )
+        missing = [key for key, _ in self.members if key not in solvers]
+        if missing:
+            raise ValueError(
+                f"The 'members' of Portfolio() use solvers {missing} that the SolverSet "
+                f"does not have (it has {sorted(solvers)})."
+            )
+        rngs = ctx.rng.spawn(len(self.members))
+        out = []
+        for (key, strategy), rng in zip(self.members, rngs, strict=True):
+            sub = StrategyContext(solver=solvers[key], n_starts=ctx.n_starts, starts=None,
+                                  sampler=None, rng=rng, state=_MemberState(ctx.state),
+                                  max_nfev=ctx.max_nfev)
+            out.append(_Member(key, strategy, sub))
+        return out
+
+    @staticmethod
+    def _sync(member: _Member, left: int | None) -> None:
+        """The member's budget: what it spent plus what is left of the run's."""
+        if left is not None:
+            member.ctx.max_nfev = member.ctx.state.nfev + left
+
+    def _refill(self, member: _Member, left: int | None) -> None:
+        """Make sure the member has a queued task (or mark it finished)."""
+        while member.alive and not member.queue:
+            self._sync(member, left)
+            try:
+                if member.gen is None:
+                    member.gen = member.strategy.tasks(member.ctx)
+                    batch = next(member.gen)
+                else:
+                    records, member.records = member.records, []
+                    batch = member.gen.send(records)
+            except StopIteration:
+                member.alive = False
+                return
+            member.queue = [as_task(t) for t in batch]
+
+    def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
+        members = self._members(ctx)
+        dim = getattr(ctx.solver, "dim", None)
+        first = self.first_slice or 100 * (dim if isinstance(dim, int) else 10)
+        polish = self.polish_with if self.polish_with in ctx.solver.solvers else None
+        reserve = int(self.polish * ctx.max_nfev) if ctx.max_nfev and polish else 0
+        bounds = getattr(ctx.solver, "bounds", None)
+        width = 1.0 if bounds is None else float(np.ptp(np.asarray(bounds), axis=1).max())
+        index = 0
+        best, best_x = math.inf, None
+        try:
+            while index < ctx.n_starts:
+                left = remaining(ctx)
+                if left is not None and left < 1:
+                    return
+                for_members = None if left is None else left - reserve
+                alive = []
+                if for_members is None or for_members >= 1:
+                    for m in members:
+                        self._refill(m, for_members)
+                    alive = [m for m in members if m.alive]
+                if not alive:
+                    if not reserve or best_x is None:
+                        return
+                    # Final polish: a CMA-ES from the incumbent with a small step, for
+                    # precision (module docstring); what it leaves goes back to the members.
+                    left = remaining(ctx)  # refilling may have sampled
+                    if left < 1:
+                        return
+                    options = {"use": polish, "sigma0": self.polish_sigma * width,
+                               "max_nfev": left}
+                    reserve = 0
+                    records = yield [Task(index, best_x, options)]
+                    index += 1
+                    for rec in records:
+                        if rec.error is None and rec.result is not None and \
+                                rec.result.fun < best:
+                            best, best_x = float(rec.result.fun), rec.result.x
+                    continue
+                weights = [1.0 if m.best <= best else self.ratio for m in alive]
+                pick = min(range(len(alive)),
+                           key=lambda j: (alive[j].ctx.state.nfev / weights[j], j))
+                member = alive[pick]
+                task = member.queue.pop(0)
+                options = dict(task.options)
+                cap = max(first, int(ctx.state.nfev))
+                left = remaining(ctx)  # refilling may have sampled: what is left now
+                if left is not None:
+                    if left - reserve < 1:  # no room left for the members
+                        member.queue.insert(0, task)
+                        continue
+                    cap = min(cap, left - reserve)
+                given = options.get("max_nfev")
+                options["max_nfev"] = cap if given is None else min(int(given), cap)
+                options["use"] = member.key
+                records = yield [Task(index, task.start, options)]
+                index += 1
+                for rec in records:
+                    res = rec.result
+                    nfev = 0 if res is None or res.nfev is None else int(res.nfev)
+                    member.ctx.state.nfev += nfev  # the run's state counted it already
+                    if rec.error is None and res is not None and np.isfinite(res.fun):
+                        member.best = min(member.best, float(res.fun))
+                        if res.fun < best:
+                            best, best_x = float(res.fun), np.asarray(res.x, dtype=float)
+                    member.records.append(rec)
+        finally:
+            for m in members:
+                if m.gen is not None:
+                    m.gen.close()
+
+
+class Auto(Portfolio):
+    """The default strategy (``strategy="auto"``): the portfolio this library recommends.
+
+    With a :class:`SolverSet` (``rs.strategies.portfolio.solver_set(fun, bounds)``):
+    a :class:`Portfolio` of BIPOP-CMA-ES and TikTak (L-BFGS-B) restarts, and under a
+    budget a final CMA-ES polish of the best point. The settings and the evidence
+    behind them (BBOB, tuned on instances 1-5, judged on 6-15) are in
+    ``docs/benchmarks-bbob.md``. With any other solver: TikTak
+    (:func:`restarts.compare`'s settings) when the solver exposes ``fun`` and
+    ``bounds`` and accepts ``max_nfev``, else independent restarts.
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> f = lambda x: float(np.sum((x - 0.5) ** 2))
+    >>> solver = rs.strategies.portfolio.solver_set(f, [(-5, 5)] * 3)
+    >>> res = rs.multistart(solver, 10**6, strategy="auto", rng=0,
+    ...                     stop=rs.stop.MaxEvaluations(3000))
+    >>> bool(res.fun < 1e-12)
+    True
+    """
+
+    name = "auto"
+
+    def __init__(self, ratio: float = 0.25, first_slice: int | None = None,
+                 polish: float = 0.1, polish_sigma: float = 1e-3) -> None:
+        super().__init__(None, ratio=ratio, first_slice=first_slice, polish=polish,
+                         polish_sigma=polish_sigma)
+
+    def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
+        if isinstance(ctx.solver, SolverSet):
+            yield from super().tasks(ctx)
+            return
+        from ._base import Independent
+        from .schedules import accepts
+        from .tiktak import TikTak
+
+        solver = ctx.solver
+        if (callable(getattr(solver, "fun", None)) and getattr(solver, "bounds", None)
+                is not None and accepts(solver, "max_nfev")):
+            fallback: Strategy = TikTak(warm_start="auto", coordinate_share=0.5)
+        else:
+            fallback = Independent()
+        yield from fallback.tasks(ctx)

@@ -1,0 +1,140 @@
+"""Portfolio and Auto (restarts/strategies/portfolio.py): the budget rule, determinism."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import Counted
+
+import restarts as rs
+from restarts.strategies.portfolio import Auto, Portfolio, SolverSet, solver_set
+
+COLUMNS = ["restart", "fun", "nfev", "use", "max_nfev", "popsize", "sigma0"]
+
+
+def rastrigin(x):
+    x = np.asarray(x, dtype=float)
+    return float(np.sum(x**2 - 10 * np.cos(2 * np.pi * x)) + 10 * x.size)
+
+
+def ellipsoid(x):
+    x = np.asarray(x, dtype=float)
+    w = 10.0 ** (6 * np.arange(x.size) / (x.size - 1))
+    return float(np.sum(w * (x - 1.5) ** 2)) + 100.0
+
+
+class RandomPoint:
+    """A 'local solver' that only evaluates its start: a weak member."""
+
+    def __init__(self, fun, bounds):
+        self.fun, self.bounds, self.dim = fun, np.asarray(bounds, float), len(bounds)
+
+    def __call__(self, start, rng, max_nfev=None):
+        n = min(20, max_nfev or 20)
+        xs = self.bounds[:, 0] + rng.random((n, self.dim)) * np.ptp(self.bounds, axis=1)
+        values = [self.fun(x) for x in xs]
+        j = int(np.argmin(values))
+        return rs.LocalResult(x=xs[j], fun=values[j], nfev=n)
+
+
+def table(res):
+    return res.table[[c for c in COLUMNS if c in res.table.columns]]
+
+
+def test_tables_equal_for_n_jobs_and_after_resume(tmp_path):
+    solver = solver_set(rastrigin, [(-5, 5)] * 2)
+    kw = dict(strategy="portfolio", rng=3, stop=rs.stop.MaxEvaluations(1200))
+    one = rs.multistart(solver, 10**5, n_jobs=1, **kw)
+    two = rs.multistart(solver, 10**5, n_jobs=2, backend="threading", **kw)
+    pd.testing.assert_frame_equal(table(one), table(two))
+    assert set(one.table["use"]) == {"cma", "local"}
+    path = tmp_path / "p.sqlite"
+    first = rs.multistart(solver, 6, store=path, **kw)  # an interrupted run: 6 restarts
+    assert len(first) == 6
+    again = rs.multistart(solver, 6, store=path, **kw)
+    pd.testing.assert_frame_equal(table(again), table(first))
+    pd.testing.assert_frame_equal(table(first), table(one).iloc[:6])
+
+
+def test_budget_moves_to_the_leader_by_the_documented_rule():
+    counted = Counted(ellipsoid)
+    bounds = [(-5, 5)] * 4
+    solver = SolverSet({"local": rs.solvers.Minimize(counted, bounds=bounds),
+                        "random": RandomPoint(counted, bounds)})
+    members = [("random", "independent"), ("local", "independent")]
+    res = rs.multistart(solver, 10**4, strategy=Portfolio(members, ratio=0.25), rng=0,
+                        stop=rs.stop.MaxEvaluations(2000))
+    t = res.table
+    assert int(t["nfev"].sum()) == counted.n <= 2000
+    # Replay the rule: next = argmin spent_k / w_k, w = 1 for the leader, 0.25 otherwise.
+    spent = {"random": 0, "local": 0}
+    best = {"random": math.inf, "local": math.inf}
+    for row in t.itertuples():
+        lead = min(best.values())
+        w = {k: 1.0 if best[k] <= lead else 0.25 for k in spent}
+        expected = min(["random", "local"], key=lambda k: (spent[k] / w[k],
+                                                           ["random", "local"].index(k)))
+        assert row.use == expected
+        spent[row.use] += row.nfev
+        best[row.use] = min(best[row.use], row.fun)
+    assert spent["local"] > 0.7 * t["nfev"].sum()  # the leader got most of it
+    assert spent["random"] >= 0.15 * spent["local"]  # the other kept being tried
+
+
+def test_one_restart_is_capped_by_what_was_spent():
+    solver = solver_set(ellipsoid, [(-5, 5)] * 4)
+    res = rs.multistart(solver, 10**4, strategy=Portfolio(first_slice=50), rng=1,
+                        stop=rs.stop.MaxEvaluations(4000))
+    t = res.table
+    before = t["nfev"].cumsum().shift(fill_value=0) + res.config["extra_nfev"]
+    # (TikTak's sampling counts as spent too: at most extra_nfev more than the table's)
+    assert t["max_nfev"].iloc[0] <= 50
+    assert (t["max_nfev"] <= np.maximum(50, before)).all()
+    assert (t["nfev"] <= t["max_nfev"]).all() and int(t["nfev"].sum()) <= 4000
+
+
+def test_auto_polishes_to_high_precision_on_an_ill_conditioned_function():
+    counted = Counted(ellipsoid)
+    solver = solver_set(counted, [(-5, 5)] * 6)
+    res = rs.multistart(solver, 10**5, strategy="auto", rng=0,
+                        stop=rs.stop.MaxEvaluations(12_000))
+    assert res.fun - 100.0 < 1e-8
+    assert counted.n <= 12_000
+
+
+def test_auto_with_a_plain_solver_is_tiktak():
+    solver = rs.solvers.Minimize(rastrigin, bounds=[(-5, 5)] * 2)
+    kw = dict(rng=0, stop=rs.stop.MaxEvaluations(800))
+    auto = rs.multistart(solver, 10**4, strategy=Auto(), **kw)
+    tiktak = rs.multistart(solver, 10**4, strategy=rs.strategies.TikTak(
+        warm_start="auto", coordinate_share=0.5), **kw)
+    assert auto.table["fun"].tolist() == tiktak.table["fun"].tolist()
+
+
+def test_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="SolverSet"):
+        rs.multistart(rs.solvers.Minimize(rastrigin, bounds=[(-1, 1)]), 3,
+                      strategy="portfolio", rng=0)
+    with pytest.raises(ValueError, match="'ratio'"):
+        Portfolio(ratio=0.0)
+    with pytest.raises(TypeError, match="'members'"):
+        Portfolio(members=["bipop"])
+    with pytest.raises(ValueError, match="does not have"):
+        rs.multistart(solver_set(rastrigin, [(-1, 1)]), 3, rng=0,
+                      strategy=Portfolio([("nope", "independent")]))
+
+
+def test_the_budget_is_never_overrun_when_members_sample_between_restarts():
+    """TikTak samples while the portfolio refills it: caps use what is left after that."""
+    from restarts.solvers.minimize import CountedFunction
+
+    p = rs.problems.bbob(5, 1, 2)  # linear slope: TikTak's searches end fast, it samples often
+    counter = CountedFunction(p.fun, 2000)  # raises past the budget: a row error if overrun
+    seed = np.random.SeedSequence(0, spawn_key=(5, 1, 2, 1000, 1))
+    res = rs.multistart(solver_set(counter, p.bounds), 2000, strategy="portfolio", rng=seed,
+                        stop=rs.stop.MaxEvaluations(2000))
+    assert res.table["error"].isna().all()
+    assert counter.nfev <= 2000 and len(res) < 200
