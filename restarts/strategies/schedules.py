@@ -274,7 +274,7 @@ class BudgetSchedule(Strategy):
 
     Parameters
     ----------
-    kind : {"geometric", "luby"}, default="luby"
+    kind : {"luby", "geometric"}, default="luby"
     unit : int >= 1, optional
         The first (``"geometric"``) or unit (``"luby"``) budget; default ``100 · d``
         (``d`` from the solver's bounds or the starts), else 1000.
