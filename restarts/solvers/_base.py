@@ -1,6 +1,6 @@
 """What every built-in solver shares: the ``Solver`` base class (``describe`` for
-stores) and the incremental protocol (``is_resumable``, ``Resumable``) that lets a
-strategy advance a restart in steps (racing)."""
+stores), a box solver's start point and description, and the incremental protocol
+(``is_resumable``, ``Resumable``) that lets a strategy advance a restart in steps (racing)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .._digest import data_digest
+from .._digest import code_digest, data_digest
 from .._validation import check_int
 
 __all__ = ["Solver", "Resumable", "is_resumable", "RESUMABLE_METHODS", "one_blas_thread",
-           "openmp_like_blas"]
+           "openmp_like_blas", "start_point", "describe_objective"]
 
 #: the methods a solver defines to be resumable (besides ``max_budget``, ``budget_unit``)
 RESUMABLE_METHODS = ("begin", "advance", "current", "finished")
@@ -75,6 +75,47 @@ def is_resumable(solver: Any) -> bool:
     unit = getattr(solver, "budget_unit", None)
     return (isinstance(budget, (int, np.integer)) and not isinstance(budget, bool)
             and budget >= 1 and isinstance(unit, str))
+
+
+
+def start_point(start: Any, rng: np.random.Generator, bounds: np.ndarray | None, owner: str,
+                x0: np.ndarray | None = None) -> np.ndarray:
+    """A restart's start as a float vector, for solvers of a function on a box.
+
+    The given ``start`` (clipped into ``bounds``); without one, ``x0``; without that,
+    a uniform point of the finite box drawn from the restart's ``rng``. Anything else
+    is a ``ValueError`` that tells the user how to give a start.
+    """
+    if start is None:
+        if x0 is not None:
+            return np.array(x0, dtype=float)
+        if bounds is None or not np.isfinite(bounds).all():
+            raise ValueError(
+                f"{owner} needs a start point: pass starts=... to multistart(), or give "
+                f"{owner} finite bounds to draw uniform starts from."
+            )
+        lo, hi = bounds[:, 0], bounds[:, 1]
+        return lo + rng.random(lo.shape[0]) * (hi - lo)
+    x = np.atleast_1d(np.asarray(start, dtype=float)).ravel()
+    if bounds is not None:
+        if x.shape[0] != bounds.shape[0]:
+            raise ValueError(
+                f"The start point has {x.shape[0]} coordinates but 'bounds' has "
+                f"{bounds.shape[0]} dimensions."
+            )
+        x = np.clip(x, bounds[:, 0], bounds[:, 1])
+    return x
+
+
+def describe_objective(fun: Any, bounds: np.ndarray | None) -> dict:
+    """What a solver of ``fun`` on ``bounds`` adds to ``describe()``: the function's
+    name and code digest (two lambdas differ by their code) and the bounds."""
+    out = {"fun": getattr(fun, "__qualname__", type(fun).__name__)}
+    digest = code_digest(fun)
+    if digest is not None:
+        out["fun_code_sha1"] = digest
+    out["bounds"] = None if bounds is None else bounds.tolist()
+    return out
 
 
 class Solver:

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .._digest import code_digest
 from .._result import LocalResult
 from .._validation import check_bounds, check_callable, check_int, check_real, fail
-from ._base import Resumable
+from ._base import Resumable, describe_objective, start_point
 
 __all__ = ["CMA", "import_cma", "SIGMA0_FRACTION"]
 
@@ -145,23 +144,7 @@ class CMA(Resumable):
         return None if self.bounds is None else self.bounds.shape[0]
 
     def _start(self, start: Any, rng: np.random.Generator) -> np.ndarray:
-        if start is None:
-            if self.bounds is None:
-                raise ValueError(
-                    "CMA() needs a start point: pass starts=... to multistart() or give "
-                    "CMA() bounds to draw uniform starts from."
-                )
-            lo, hi = self.bounds[:, 0], self.bounds[:, 1]
-            return lo + rng.random(lo.shape[0]) * (hi - lo)
-        x0 = np.asarray(start, dtype=float).ravel()
-        if self.bounds is not None:
-            if x0.shape[0] != self.bounds.shape[0]:
-                raise ValueError(
-                    f"The start point has {x0.shape[0]} coordinates but 'bounds' has "
-                    f"{self.bounds.shape[0]} dimensions."
-                )
-            x0 = np.clip(x0, self.bounds[:, 0], self.bounds[:, 1])
-        return x0
+        return start_point(start, rng, self.bounds, "CMA()")
 
     def __call__(self, start: Any, rng: np.random.Generator, max_nfev: int | None = None,
                  popsize: int | None = None, sigma0: float | None = None) -> LocalResult:
@@ -281,10 +264,6 @@ class CMA(Resumable):
 
     def describe(self) -> dict:
         out = super().describe()
-        out["fun"] = getattr(self.fun, "__qualname__", type(self.fun).__name__)
-        digest = code_digest(self.fun)
-        if digest is not None:
-            out["fun_code_sha1"] = digest
-        out["bounds"] = None if self.bounds is None else self.bounds.tolist()
+        out.update(describe_objective(self.fun, self.bounds))
         out["options"] = {k: repr(v) for k, v in sorted(self.options.items())}
         return out

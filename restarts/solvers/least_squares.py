@@ -17,10 +17,9 @@ import numpy as np
 from scipy import optimize
 
 from .._counting import CountedFunction
-from .._digest import code_digest
 from .._result import LocalResult
 from .._validation import check_callable, fail
-from ._base import Solver
+from ._base import Solver, describe_objective, start_point
 
 __all__ = ["LeastSquares", "as_lsq_bounds"]
 
@@ -136,21 +135,7 @@ class LeastSquares(Solver):
         return None if self.x0 is None else self.x0.size
 
     def _start(self, start: Any, rng: np.random.Generator) -> np.ndarray:
-        if start is None:
-            if self.x0 is not None:
-                return self.x0.copy()
-            b = self.bounds
-            if b is None or not np.isfinite(b).all():
-                raise ValueError(f"{_OWNER} needs a start point: give x0, finite bounds, "
-                                 "or starts=... to multistart().")
-            return b[:, 0] + rng.random(b.shape[0]) * (b[:, 1] - b[:, 0])
-        x = np.atleast_1d(np.asarray(start, dtype=float)).ravel()
-        if self.bounds is not None:
-            if x.size != self.bounds.shape[0]:
-                raise ValueError(f"The start point has {x.size} coordinates but 'bounds' has "
-                                 f"{self.bounds.shape[0]}.")
-            x = np.clip(x, self.bounds[:, 0], self.bounds[:, 1])
-        return x
+        return start_point(start, rng, self.bounds, _OWNER, x0=self.x0)
 
     def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
         """Run one ``least_squares`` fit from ``start`` (or ``x0`` / a uniform point)."""
@@ -170,10 +155,6 @@ class LeastSquares(Solver):
 
     def describe(self) -> dict:
         out = super().describe()
-        out["fun"] = getattr(self.fun, "__qualname__", type(self.fun).__name__)
-        digest = code_digest(self.fun)
-        if digest is not None:
-            out["fun_code_sha1"] = digest
-        out["bounds"] = None if self.bounds is None else self.bounds.tolist()
+        out.update(describe_objective(self.fun, self.bounds))
         out["x0"] = None if self.x0 is None else self.x0.tolist()
         return out

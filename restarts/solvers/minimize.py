@@ -20,10 +20,9 @@ import numpy as np
 from scipy import optimize
 
 from .._counting import BudgetExhausted, CountedFunction
-from .._digest import code_digest
 from .._result import LocalResult
 from .._validation import check_callable, check_choice, check_int, fail
-from ._base import Solver
+from ._base import Solver, describe_objective, start_point
 
 __all__ = ["Minimize", "CountedFunction", "BudgetExhausted", "as_box", "max_violation"]
 
@@ -277,23 +276,7 @@ class Minimize(Solver):
         return None if self.bounds is None else self.bounds.shape[0]
 
     def _start(self, start: Any, rng: np.random.Generator) -> np.ndarray:
-        if start is None:
-            if self.bounds is None or not np.isfinite(self.bounds).all():
-                raise ValueError(
-                    "Minimize() needs a start point: pass starts=... to multistart() or give "
-                    "Minimize() finite bounds to draw uniform starts from."
-                )
-            lo, hi = self.bounds[:, 0], self.bounds[:, 1]
-            return lo + rng.random(lo.shape[0]) * (hi - lo)
-        x0 = np.asarray(start, dtype=float).ravel()
-        if self.bounds is not None:
-            if x0.shape[0] != self.bounds.shape[0]:
-                raise ValueError(
-                    f"The start point has {x0.shape[0]} coordinates but 'bounds' has "
-                    f"{self.bounds.shape[0]} dimensions."
-                )
-            x0 = np.clip(x0, self.bounds[:, 0], self.bounds[:, 1])
-        return x0
+        return start_point(start, rng, self.bounds, _OWNER)
 
     def __call__(
         self, start: Any, rng: np.random.Generator, max_nfev: int | None = None
@@ -355,10 +338,6 @@ class Minimize(Solver):
     def describe(self) -> dict:
         out = super().describe()
         fun = self.fun.f if isinstance(self.fun, _WithArgs) else self.fun
-        out["fun"] = getattr(fun, "__qualname__", type(fun).__name__)
-        digest = code_digest(fun)
-        if digest is not None:
-            out["fun_code_sha1"] = digest
-        out["bounds"] = None if self.bounds is None else self.bounds.tolist()
+        out.update(describe_objective(fun, self.bounds))
         out.pop("args", None)
         return out
