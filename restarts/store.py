@@ -34,13 +34,14 @@ none of these are dropped (a loaded run's ``extra`` holds those JSON types).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import math
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -614,6 +615,24 @@ class RunSink:
                 "to resume or recompute it."
             )
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction of this run's writer: the write lock taken up front
+        (waits, never fails midway), the run still ours, rolled back on any error;
+        database errors name the store."""
+        con = self._con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            self._check_token()
+            yield con
+            con.execute("COMMIT")
+        except _DB_ERRORS as exc:
+            _rollback(con)
+            raise _db_error(self.path, exc) from None
+        except BaseException:
+            _rollback(con)
+            raise
+
     def add(self, records: Iterable[Restart]) -> None:
         """Commit finished restarts (one transaction)."""
         name = self.name
@@ -622,22 +641,12 @@ class RunSink:
             return
         plain = [r for r in rows if len(r) == 10]
         full = [r for r in rows if len(r) != 10] if len(plain) != len(rows) else []
-        con = self._con
-        con.execute("BEGIN IMMEDIATE")  # take the write lock now: waits, never fails midway
-        try:
-            self._check_token()
+        with self._writing() as con:
             con.execute("UPDATE writers SET heartbeat=? WHERE run=?", (time.time(), name))
             if plain:
                 con.executemany(_INSERT_PLAIN, plain)
             if full:
                 con.executemany(_INSERT, full)
-            con.execute("COMMIT")
-        except _DB_ERRORS as exc:
-            _rollback(con)
-            raise _db_error(self.path, exc) from None
-        except BaseException:
-            _rollback(con)
-            raise
 
     def n_saved(self) -> int:
         """How many restarts of this run the store holds."""
@@ -646,19 +655,9 @@ class RunSink:
 
     def finish(self, n_done: int, stopped_by: str | None) -> None:
         """Record that the run returned restarts ``0..n_done-1`` (and why it stopped)."""
-        con = self._con
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            self._check_token()
+        with self._writing() as con:
             con.execute("UPDATE runs SET n_done=?, stopped_by=?, finished=? WHERE name=?",
                         (int(n_done), stopped_by, _now(), self.name))
-            con.execute("COMMIT")
-        except _DB_ERRORS as exc:
-            _rollback(con)
-            raise _db_error(self.path, exc) from None
-        except BaseException:
-            _rollback(con)
-            raise
 
     def close(self) -> None:
         """Let go of the run (another process may write it now) and close the file."""
