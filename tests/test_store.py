@@ -798,3 +798,25 @@ def test_real_read_only_mount(tmp_path):
         f"directory '{mnt}' is not writable (read-only medium or permissions). Pass a path "
         "in a writable directory.",
     ]
+
+
+def test_minimize_description_keeps_the_keys_of_earlier_stores(tmp_path):
+    # Stores written before Minimize took tol/constraints hold exactly these keys; a
+    # setting left at its default must not add one, or those runs would not resume.
+    def f(x):
+        return float(x[0] ** 2)
+
+    plain = rs.solvers.Minimize(f, bounds=[(-1, 1)])
+    assert set(plain.describe()) == {"solver", "method", "jac", "max_nfev", "fun",
+                                     "fun_code_sha1", "bounds"}
+    cons = {"type": "ineq", "fun": lambda x: x[0] - 0.5}
+    constrained = rs.solvers.Minimize(f, bounds=[(-1, 1)], method="SLSQP", constraints=cons,
+                                      tol=1e-9)
+    d = constrained.describe()
+    assert d["ctol"] == 1e-6 and d["constraints"] == 1 and d["tol"] == 1e-9
+    # A run stored with the earlier description (no tol/ctol keys) resumes.
+    path = tmp_path / "old.db"
+    first = rs.multistart(plain, 4, rng=0, store=path, name="r")
+    again = rs.multistart(rs.solvers.Minimize(f, bounds=[(-1, 1)]), 4, rng=0, store=path,
+                          name="r")
+    assert again.table["fun"].tolist() == first.table["fun"].tolist()

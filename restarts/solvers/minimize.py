@@ -340,4 +340,11 @@ class Minimize(Solver):
         fun = self.fun.f if isinstance(self.fun, _WithArgs) else self.fun
         out.update(describe_objective(fun, self.bounds))
         out.pop("args", None)
+        # Settings at their defaults stay out, so runs stored before they existed resume.
+        if out.get("tol") is None:
+            out.pop("tol", None)
+        if self.constrained:
+            out["constraints"] = len(self._constraints)
+        else:
+            out.pop("ctol", None)  # ctol only judges constrained restarts
         return out
