@@ -14,8 +14,7 @@ import pytest
 from sklearn.datasets import make_blobs
 
 import restarts as rs
-from restarts.solvers import MLP, GaussianMixture, KMeans
-from restarts.solvers._base import is_resumable
+from restarts.solvers import MLP, GaussianMixture, KMeans, is_resumable
 
 rng0 = np.random.default_rng(0)
 XC = rng0.normal(size=(60, 4))

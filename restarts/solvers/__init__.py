@@ -3,6 +3,7 @@
 Each solver module adds its public class here.
 """
 
+from ._base import is_resumable
 from .cma import CMA
 from .estimator import Estimator
 from .gmm import GaussianMixture
@@ -13,4 +14,4 @@ from .mlp import MLP
 from .optimizers import SGD, Adam
 
 __all__ = ["Minimize", "LeastSquares", "CMA", "MLP", "KMeans", "GaussianMixture", "Estimator",
-           "Adam", "SGD"]
+           "Adam", "SGD", "is_resumable"]
