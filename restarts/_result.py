@@ -244,6 +244,37 @@ class Restart:
     info: Mapping[str, Any] | None = None
 
 
+class _Tolerance:
+    """A grouping tolerance of a run: the value given, or, for ``None``, resolved from
+    the restarts on first read (it follows the solver; see ``resolve_tolerances``).
+
+    Lazy because grouping is analysis: a run that never groups (or stores, or returns
+    to a caller who only reads ``best``) does not pay for it.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return None  # the dataclass default
+        given = obj.__dict__.get("_given_" + self.name)
+        if given is not None:
+            return given
+        cache = obj.__dict__.setdefault("_tolerances", {})
+        if "both" not in cache:
+            from ._solutions import resolve_tolerances
+
+            cache["both"] = resolve_tolerances(
+                obj.restarts, obj.__dict__.get("_given_ftol"), obj.__dict__.get("_given_xtol"),
+                obj.canonical)
+        return cache["both"][0 if self.name == "ftol" else 1]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__["_given_" + self.name] = None if value is None else float(value)
+        obj.__dict__.pop("_tolerances", None)
+
+
 @dataclass(frozen=True, eq=False)
 class MultistartResult:
     """All restarts of a run, in restart-index order.
@@ -281,21 +312,12 @@ class MultistartResult:
     restarts: Sequence[Restart]
     seed_entropy: Any = None
     seed_spawn_key: tuple = ()
-    ftol: float | None = None
-    xtol: float | None = None
+    ftol: float | None = _Tolerance()  # type: ignore[assignment]
+    xtol: float | None = _Tolerance()  # type: ignore[assignment]
     canonical: Callable[[Any], Any] | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
     stopped_by: str | None = None
     _cache: dict = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.ftol is None or self.xtol is None:  # follow the solver (see multistart)
-            from ._solutions import resolve_tolerances
-
-            ftol, xtol = resolve_tolerances(self.restarts, self.ftol, self.xtol,
-                                            self.canonical)
-            object.__setattr__(self, "ftol", ftol)
-            object.__setattr__(self, "xtol", xtol)
 
     def regroup(self, ftol: float | None = None, xtol: float | None = None) -> MultistartResult:
         """The same run with other grouping tolerances (``None``: from the data).
