@@ -66,3 +66,16 @@ class Counted:
 @pytest.fixture
 def noisy():
     return NoisySolver()
+
+
+def alive(pid):
+    """Whether process ``pid`` runs (a zombie waiting for its reaper does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

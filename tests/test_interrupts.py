@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import alive
 
 import restarts as rs
 
@@ -118,17 +119,6 @@ def stored(path):
         con.close()
 
 
-def alive(pid):
-    """Whether ``pid`` runs (a zombie waiting for its reaper does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def reference(script, n):

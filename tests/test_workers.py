@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import alive
 
 import restarts as rs
 from restarts import _pool
@@ -25,16 +26,6 @@ def pid_solver(start, rng):
                           extra={"pid": os.getpid()})
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _env():
@@ -63,13 +54,13 @@ def test_shutdown_workers_and_the_workers_block_stop_the_pool():
     res = rs.multistart(pid_solver, 4, starts=np.zeros((4, 1)), rng=0, n_jobs=2,
                         backend="loky", batch_size=1)
     pids = {r.extra["pid"] for r in res.results}
-    assert os.getpid() not in pids and all(_alive(p) for p in pids)  # kept for the next run
+    assert os.getpid() not in pids and all(alive(p) for p in pids)  # kept for the next run
     rs.shutdown_workers()
-    assert not [p for p in pids if _alive(p)]
+    assert not [p for p in pids if alive(p)]
     with rs.workers():
         res = rs.multistart(pid_solver, 4, starts=np.zeros((4, 1)), rng=0, n_jobs=2,
                             backend="loky", batch_size=1)
-    assert not [p for p in {r.extra["pid"] for r in res.results} if _alive(p)]
+    assert not [p for p in {r.extra["pid"] for r in res.results} if alive(p)]
     with pytest.raises(ValueError, match="'recycle_after' parameter of workers\\(\\)"):
         with rs.workers(recycle_after=0):
             pass
@@ -118,7 +109,7 @@ def test_idle_workers_drop_the_solver_they_ran(tmp_path):
     while {int(f) for f in os.listdir(tmp_path)} != pids and time.monotonic() - t0 < 10:
         time.sleep(0.02)
     assert {int(f) for f in os.listdir(tmp_path)} == pids  # both workers let go of it
-    assert all(_alive(p) for p in pids)  # and stay ready for the next run
+    assert all(alive(p) for p in pids)  # and stay ready for the next run
 
 
 def spawns_processes(start, rng):
