@@ -214,3 +214,104 @@ class Racing(Strategy):
             if not alive:
                 break
         return final
+
+
+__all__ += ["LossCurve", "CURVE_KEY"]
+
+#: the key of :class:`LossCurve`'s record in a result's ``extra``
+CURVE_KEY = "racing_curve"
+
+
+class LossCurve:
+    """A pilot run's solver: each restart runs through the incremental protocol and
+    records its loss at the given budgets, so the rankings racing would see can be read
+    afterwards (:func:`restarts.analysis.racing_pilot`).
+
+    ``rs.multistart(LossCurve(solver, ...), n, rng=seed)`` runs every restart to the
+    last budget, in parallel, with stores and seeding as any run: restart ``i`` is the
+    restart ``i`` of ``rs.multistart(solver, n, rng=seed)`` and of a racing run with
+    the same ``rng``, observed at every budget instead of only at its end.
+
+    Parameters
+    ----------
+    solver : resumable solver
+        A solver offering the incremental protocol (``rs.solvers.is_resumable``).
+    budgets : sequence of int, Racing or None, default=None
+        Cumulative budgets (strictly increasing, from 1 to ``solver.max_budget``) at
+        which to record the loss, or a :class:`Racing` whose rungs to record (its
+        ``eta``, ``min_budget`` and ``max_budget``); ``None`` records the rungs of
+        ``Racing()``.
+
+    Notes
+    -----
+    A restart's result is its result at the last budget, with ``extra["racing_curve"]``
+    a dict of lists, one entry per budget: ``budgets``, ``fun`` (``current(state).fun``),
+    ``nit`` (units used so far: the result's ``nit``, else the budget) and ``finished``
+    (``solver.finished(state)``: a converged restart stops early, as in racing).
+    :func:`restarts.analysis.loss_curves` tabulates them.
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> from restarts.strategies.racing import LossCurve
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> km = rs.solvers.KMeans(X, 4, init="random", max_iter=27, tol=0.0)
+    >>> pilot = rs.multistart(LossCurve(km, [3, 9, 27]), 6, rng=0)
+    >>> pilot.results[0].extra["racing_curve"]["budgets"]
+    [3, 9, 27]
+    >>> pilot.results[0].fun == rs.multistart(km, 6, rng=0).results[0].fun
+    True
+    """
+
+    def __init__(self, solver: Any, budgets: Any = None) -> None:
+        from ..solvers._base import is_resumable
+
+        owner = "LossCurve()"
+        if not is_resumable(solver):
+            raise TypeError(
+                f"The 'solver' parameter of {owner} must offer the incremental protocol "
+                "(max_budget, budget_unit, begin, advance, current, finished), as "
+                "rs.solvers.MLP, KMeans and GaussianMixture do. Got "
+                f"{type(solver).__name__} without it instead."
+            )
+        full = int(solver.max_budget)
+        if budgets is None:
+            budgets = Racing()
+        if isinstance(budgets, Racing):
+            first, last = budgets.budgets(solver)
+            steps = rung_budgets(first, last, budgets.eta)
+        else:
+            if isinstance(budgets, (str, bytes)) or not hasattr(budgets, "__iter__"):
+                raise fail("budgets", owner, "a sequence of int, a Racing or None", budgets,
+                           TypeError)
+            steps = [check_int(b, "budgets", owner, low=1, high=full) for b in budgets]
+            if not steps or any(b <= a for a, b in zip(steps[:-1], steps[1:], strict=True)):
+                raise fail("budgets", owner,
+                           f"strictly increasing budgets in [1, {full}] (non-empty)", budgets)
+        self.solver, self.budgets = solver, tuple(int(b) for b in steps)
+        self.budget_unit = str(solver.budget_unit)
+
+    def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
+        solver = self.solver
+        state = solver.begin(start, rng)
+        given = 0
+        funs: list[float] = []
+        nits: list[int] = []
+        done: list[bool] = []
+        for budget in self.budgets:
+            state = solver.advance(state, budget - given)
+            given = budget
+            result = solver.current(state)
+            funs.append(float(result.fun))
+            nits.append(budget if result.nit is None else int(result.nit))
+            done.append(bool(solver.finished(state)))
+        curve = {"budgets": list(self.budgets), "fun": funs, "nit": nits, "finished": done,
+                 "unit": self.budget_unit}
+        return dataclasses.replace(result, extra={**result.extra, CURVE_KEY: curve})
+
+    def describe(self) -> dict:
+        """What a store checks before resuming: the wrapped solver and the budgets."""
+        describe = getattr(self.solver, "describe", None)
+        inner = describe() if callable(describe) else {
+            "callable": type(self.solver).__qualname__}
+        return {"solver": "LossCurve", "budgets": list(self.budgets), "inner": inner}
