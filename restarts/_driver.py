@@ -18,7 +18,7 @@ from .starts import as_starts
 from .stop import as_rules
 from .strategies import get_strategy
 from .strategies._base import Independent, StrategyContext, Task, as_task
-from .strategies.racing import Racing
+from .strategies.racing import STATE_KEY, Racing, RungStep
 
 __all__ = ["multistart"]
 
@@ -286,11 +286,21 @@ def _result(run: RunSettings, strat: Any, ftol: float | None, xtol: float | None
 def _race(run: RunSettings, strat: Racing, ctx: StrategyContext, done: dict) -> str | None:
     """Race the restarts (all rungs), then let the final rows join the prefix in order.
 
-    A stored run whose every restart is saved is read back; otherwise the race runs
-    from the start (rungs are not stored yet) and saves the rows it did not have.
+    A stored run whose every restart is saved is read back. Otherwise every rung a
+    restart finishes is checkpointed in the store as its results arrive, and a resumed
+    run (killed, interrupted) continues from those checkpoints: no finished rung runs
+    again. The final rows are saved when the race ends.
     """
     if not all(i in done for i in range(run.n_starts)):
-        final = strat.race(ctx, lambda step, items: _execute(run, step, items))
+        sink = run.sink
+        saved = sink.rungs(STATE_KEY) if sink is not None else {}
+
+        def execute(step: RungStep, items: list) -> list[Restart]:
+            save = None if sink is None else (
+                lambda records: sink.add_rung(step.rung, records, STATE_KEY))
+            return _execute(run, step, items, save)
+
+        final = strat.race(ctx, execute, saved)
         new = [rec for rec in final if rec.index not in done]
         if run.sink is not None and new:
             run.sink.add(new)
@@ -301,8 +311,10 @@ def _race(run: RunSettings, strat: Racing, ctx: StrategyContext, done: dict) -> 
     return _collect(run, [Task(i, None) for i in range(run.n_starts)], done)[1]
 
 
-def _execute(run: RunSettings, solver: Any, items: list) -> list[Restart]:
-    """Run ``(index, start)`` items on the run's workers; records in index order."""
+def _execute(run: RunSettings, solver: Any, items: list,
+             save: Callable[[list[Restart]], None] | None = None) -> list[Restart]:
+    """Run ``(index, start)`` items on the run's workers; records in index order.
+    ``save`` gets each chunk of records as it arrives."""
     size = chunk_size(len(items), run.workers, solver, run.batch_size)
     chunks = iter_chunks(solver, run.root.entropy, tuple(run.root.spawn_key), items,
                          n_jobs=run.n_jobs, backend=run.backend, timeout=run.timeout,
@@ -310,6 +322,8 @@ def _execute(run: RunSettings, solver: Any, items: list) -> list[Restart]:
     out: list[Restart] = []
     try:
         for records in chunks:
+            if save is not None:
+                save(records)
             out.extend(records)
     finally:
         chunks.close()
@@ -422,6 +436,9 @@ def _collect(run: RunSettings, batch: list[Task], done: dict) -> tuple[list[Rest
                                  size=size, threads=run.threads)
             try:
                 for records in chunks:
+                    for rec in records:
+                        if rec.index in info:  # stored with the row: loads keep the columns
+                            rec.info = info[rec.index]
                     if run.sink is not None:
                         run.sink.add(records)
                     for rec in records:

@@ -90,6 +90,11 @@ class LocalResult:
         if type(self.extra) is not MappingProxyType:
             setattr_(self, "extra", MappingProxyType(dict(self.extra)))
 
+    def __reduce__(self) -> tuple:
+        # ``extra`` is a read-only view, which plain pickle cannot save: pickle a dict.
+        return (type(self), (self.x, self.fun, self.success, self.nit, self.nfev,
+                             self.message, dict(self.extra)))
+
     @classmethod
     def _plain(cls, x: np.ndarray, fun: float) -> LocalResult:
         """Fast constructor for the common ``(float array, float)`` outcome.

@@ -23,18 +23,28 @@ One file holds many runs. Three tables (SQLite, WAL journal, standard-library
     that run (they get a ``ValueError`` naming the holder), and every commit checks the
     token, so a writer whose run was taken from it stops instead of mixing two runs.
     Created on first write in stores made before it existed.
+``rungs``
+    Checkpoints of a racing run (``strategy="racing"``) while it runs: one row per
+    restart and rung it finished, ``(run, restart, rung)``, with the restart's record
+    (``record``) and, for its latest rung only, the solver's state (``state``), both
+    pickled. A killed racing run resumes from them without recomputing finished
+    rungs; they are deleted when the run returns. Created on first use. Loading a
+    run never unpickles; resuming a racing run does, so resume only stores you trust
+    (as with any pickle).
 
 Arrays (``start``, ``x``) are stored without pickle, as ``b"<dtype>;<shape>\\n"``
 followed by the C-order bytes (:func:`encode_array` / :func:`decode_array`); only
 numeric dtypes are stored. Any other ``x`` (a fitted estimator, say) is stored as
-``NULL`` with ``x_note`` saying why. ``extra`` is JSON: NumPy scalars become numbers,
-arrays and tuples become lists, mappings keep their string keys, and values that are
-none of these are dropped (a loaded run's ``extra`` holds those JSON types).
+``NULL`` with ``x_note`` saying why. ``extra`` is JSON (with the restart's task
+options, ``Restart.info``, under the key ``"restarts:info"``): NumPy scalars become
+numbers, arrays and tuples become lists, mappings keep their string keys, and values
+that are none of these are dropped (a loaded run's ``extra`` holds those JSON types).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -102,9 +112,20 @@ _WRITERS = """CREATE TABLE IF NOT EXISTS writers (
     pid_start TEXT,
     heartbeat REAL NOT NULL
 )"""
+_RUNGS = """CREATE TABLE IF NOT EXISTS rungs (
+    run TEXT NOT NULL,
+    restart INTEGER NOT NULL,
+    rung INTEGER NOT NULL,
+    record BLOB NOT NULL,
+    state BLOB,
+    PRIMARY KEY (run, restart, rung)
+) WITHOUT ROWID"""
 # A writer on another host is presumed alive while it committed this recently (its pid
 # cannot be checked from here).
 _LEASE_S = 600.0
+#: Where a restart's task options (``Restart.info``: table columns such as a schedule's
+#: ``popsize`` or racing's ``budget`` and ``rung``) are kept in the ``extra`` JSON.
+_INFO_KEY = "restarts:info"
 _RUN_COLUMNS = ("name", "created", "seed_entropy", "seed_spawn_key", "n_starts", "strategy",
                 "solver", "package_version", "config", "n_done", "stopped_by", "finished")
 _RESTART_COLUMNS = ("run", "restart", "fun", "success", "nit", "nfev", "time_s", "error",
@@ -213,7 +234,8 @@ def _row(run: str, r: Restart) -> tuple:
     res = r.result
     if res is None:
         return (run, r.index, None, None, None, None, r.time_s, r.error, r.attempts, 0,
-                start_blob, None, None, None, None)
+                start_blob, None, None,
+                _dump_extra({_INFO_KEY: dict(r.info)}) if r.info else None, None)
     x = res.x
     x_blob = note = None
     if type(x) is np.ndarray:
@@ -223,6 +245,8 @@ def _row(run: str, r: Restart) -> tuple:
     elif x is not None:
         note = f"not stored: {type(x).__module__}.{type(x).__qualname__} is not an array"
     extra = res.extra
+    if r.info:  # the task's options (table columns), kept beside the solver's extra
+        extra = {**extra, _INFO_KEY: dict(r.info)}
     if r.error is None and note is None and not extra and not res.message:
         # The common row of a cheap solver: fewer parameters to bind (see _INSERT_PLAIN).
         return (run, r.index, res.fun, res.success, res.nit, res.nfev, r.time_s, r.attempts,
@@ -236,14 +260,17 @@ def _restart_from_row(row: sqlite3.Row | tuple) -> Restart:
      _note, extra, message) = row
     start_arr = None if start is None else decode_array(start)
     result = None
+    extra_dict = {} if extra is None else json.loads(extra)
+    info = extra_dict.pop(_INFO_KEY, None) if isinstance(extra_dict, dict) else None
     if has_result:
         result = LocalResult(
             x=None if x is None else decode_array(x),
             fun=math.nan if fun is None else float(fun),
             success=bool(success), nit=nit, nfev=nfev, message=message or "",
-            extra={} if extra is None else json.loads(extra),
+            extra=extra_dict,
         )
-    return Restart(int(index), result, error, float(time_s), start_arr, int(attempts))
+    return Restart(int(index), result, error, float(time_s), start_arr, int(attempts),
+                   info if isinstance(info, dict) and info else None)
 
 
 # -- opening files ----------------------------------------------------------------------
@@ -588,6 +615,18 @@ def _ensure_writers(con: sqlite3.Connection) -> None:
         con.execute(_WRITERS)
 
 
+def _has_table(con: sqlite3.Connection, table: str) -> bool:
+    return con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                       (table,)).fetchone() is not None
+
+
+def _delete_run_rows(con: sqlite3.Connection, name: str) -> None:
+    """Inside a write transaction: remove run ``name``'s restarts and checkpoints."""
+    con.execute("DELETE FROM restarts WHERE run=?", (name,))
+    if _has_table(con, "rungs"):
+        con.execute("DELETE FROM rungs WHERE run=?", (name,))
+
+
 class RunTakenError(ValueError):
     """The run this process was writing was replaced or deleted by another one."""
 
@@ -648,6 +687,57 @@ class RunSink:
             if full:
                 con.executemany(_INSERT, full)
 
+    def add_rung(self, rung: int, records: Iterable[Restart], state_key: str) -> None:
+        """Commit racing checkpoints: each record finished ``rung``; its solver state
+        (``record.result.extra[state_key]``, if any) is kept for this latest rung only."""
+        import pickle
+
+        name, rows = self.name, []
+        for rec in records:
+            state = None
+            if rec.result is not None and state_key in rec.result.extra:
+                extra = dict(rec.result.extra)
+                state = pickle.dumps(extra.pop(state_key), protocol=pickle.HIGHEST_PROTOCOL)
+                rec = dataclasses.replace(rec, result=dataclasses.replace(rec.result,
+                                                                          extra=extra))
+            rows.append((name, int(rec.index), int(rung),
+                         pickle.dumps(rec, protocol=pickle.HIGHEST_PROTOCOL), state))
+        if not rows:
+            return
+        with self._writing() as con:
+            con.execute(_RUNGS)
+            con.execute("UPDATE writers SET heartbeat=? WHERE run=?", (time.time(), name))
+            con.executemany("UPDATE rungs SET state=NULL WHERE run=? AND restart=? AND rung<?",
+                            [(r[0], r[1], r[2]) for r in rows])
+            con.executemany("INSERT OR REPLACE INTO rungs (run, restart, rung, record, state) "
+                            "VALUES (?,?,?,?,?)", rows)
+
+    def rungs(self, state_key: str) -> dict[tuple[int, int], Restart]:
+        """The racing checkpoints saved so far, ``{(restart, rung): record}``; a record
+        with a saved state holds it again in ``result.extra[state_key]``."""
+        import pickle
+
+        if not _has_table(self._con, "rungs"):
+            return {}
+        out = {}
+        try:
+            for index, rung, record, state in self._con.execute(
+                    "SELECT restart, rung, record, state FROM rungs WHERE run=?", (self.name,)):
+                rec = pickle.loads(record)
+                if state is not None:
+                    rec = dataclasses.replace(rec, result=dataclasses.replace(
+                        rec.result, extra={**rec.result.extra, state_key: pickle.loads(state)}))
+                out[(int(index), int(rung))] = rec
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+                TypeError, ValueError, IndexError) as exc:
+            raise ValueError(
+                f"The racing checkpoints of run {self.name!r} in the store {self.path!r} are "
+                f"damaged or were written by other code ({type(exc).__name__}: {exc}). "
+                "Pass overwrite=True to recompute the run.") from None
+        except _DB_ERRORS as exc:
+            raise _db_error(self.path, exc) from None
+        return out
+
     def n_saved(self) -> int:
         """How many restarts of this run the store holds."""
         return int(self._con.execute("SELECT COUNT(*) FROM restarts WHERE run=?",
@@ -658,6 +748,8 @@ class RunSink:
         with self._writing() as con:
             con.execute("UPDATE runs SET n_done=?, stopped_by=?, finished=? WHERE name=?",
                         (int(n_done), stopped_by, _now(), self.name))
+            if _has_table(con, "rungs"):  # checkpoints of a racing run: done with
+                con.execute("DELETE FROM rungs WHERE run=?", (self.name,))
 
     def close(self) -> None:
         """Let go of the run (another process may write it now) and close the file."""
@@ -742,7 +834,7 @@ def open_run(
                 except (ValueError, TypeError, json.JSONDecodeError) as exc:
                     raise _db_error(path, exc) from None
             if row is not None and not same:
-                con.execute("DELETE FROM restarts WHERE run=?", (name,))
+                _delete_run_rows(con, name)
                 con.execute("DELETE FROM runs WHERE name=?", (name,))
                 row = None
             if row is None:
@@ -1002,7 +1094,7 @@ class Store:
                     if holder is not None:
                         raise _held_by(self.path, name, holder, "delete")
                     con.execute("DELETE FROM writers WHERE run=?", (name,))
-                con.execute("DELETE FROM restarts WHERE run=?", (name,))
+                _delete_run_rows(con, name)
                 con.execute("DELETE FROM runs WHERE name=?", (name,))
                 con.execute("COMMIT")
             except BaseException:

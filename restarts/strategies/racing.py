@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 import numpy as np
@@ -28,9 +28,11 @@ from .._result import LocalResult, Restart
 from .._validation import check_int, fail
 from ._base import Strategy, StrategyContext
 
-__all__ = ["Racing", "RungStep", "rung_budgets"]
+__all__ = ["Racing", "RungStep", "rung_budgets", "STATE_KEY"]
 
-_STATE = "racing_state"
+#: Where a rung's record carries the solver's state (``result.extra[STATE_KEY]``).
+STATE_KEY = "racing_state"
+_STATE = STATE_KEY
 _FINISHED = "racing_finished"
 
 
@@ -60,10 +62,12 @@ def rung_budgets(min_budget: int, max_budget: int, eta: int, first_rung: int = 0
 
 class RungStep:
     """Run one rung of a restart in a worker: ``begin`` it (first rung) or continue its
-    state by ``units``; returns the current result with the state in ``extra``."""
+    state by ``units``; returns the current result with the state in ``extra``
+    (key :data:`STATE_KEY`). ``rung`` names the rung (for checkpoints)."""
 
-    def __init__(self, solver: Any, units: int, begin: bool) -> None:
+    def __init__(self, solver: Any, units: int, begin: bool, rung: int = 0) -> None:
         self.solver, self.units, self.begin = solver, int(units), bool(begin)
+        self.rung = int(rung)
 
     def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
         solver = self.solver
@@ -103,6 +107,11 @@ class Racing(Strategy):
     Columns ``budget`` (units the restart was given) and ``rung`` (the last rung it
     ran, counted from ``min_budget``) are added to the table (and kept in each
     result's ``extra``, which stores save).
+
+    With ``store=...``, every rung a restart finishes is checkpointed (its record and
+    pickled solver state) as results arrive; a killed or interrupted race resumes from
+    there and runs no finished rung again, ending with the same table. The checkpoints
+    are deleted when the run returns.
 
     Examples
     --------
@@ -150,12 +159,16 @@ class Racing(Strategy):
     def tasks(self, ctx: StrategyContext) -> Generator[list, list, None]:  # pragma: no cover
         raise TypeError("Racing runs rungs, not tasks: call it through multistart().")
 
-    def race(self, ctx: StrategyContext,
-             execute: Callable[[Any, list], list[Restart]]) -> list[Restart]:
+    def race(self, ctx: StrategyContext, execute: Callable[[Any, list], list[Restart]],
+             saved: Mapping[tuple[int, int], Restart] | None = None) -> list[Restart]:
         """Race ``ctx.n_starts`` restarts; ``execute(step, items)`` runs ``(index, payload)``
-        items through the run's workers and returns their records in index order.
+        items of ``step.rung`` through the run's workers and returns their records.
 
-        Returns one final record per restart, in index order.
+        ``saved`` holds records of rungs already run, ``{(index, rung): record}`` as
+        ``execute`` returned them (a resumed run's checkpoints): those restarts do not
+        run that rung again, and since the decisions depend only on the records, the
+        race goes on exactly as it would have. Returns one final record per restart,
+        in index order.
         """
         solver = ctx.solver
         first, full = self.budgets(solver)
@@ -164,11 +177,13 @@ class Racing(Strategy):
         for j in range(self.brackets):
             block = range(j * n // self.brackets, (j + 1) * n // self.brackets)
             if len(block):
-                final.update(self._bracket(ctx, execute, list(block), first, full, j))
+                final.update(self._bracket(ctx, execute, list(block), first, full, j,
+                                           saved or {}))
         return [final[i] for i in range(n)]
 
     def _bracket(self, ctx: StrategyContext, execute: Callable, alive: list[int],
-                 first: int, full: int, first_rung: int) -> dict[int, Restart]:
+                 first: int, full: int, first_rung: int,
+                 saved: Mapping[tuple[int, int], Restart]) -> dict[int, Restart]:
         solver, starts = ctx.solver, ctx.starts
         budgets = rung_budgets(first, full, self.eta, first_rung)
         final: dict[int, Restart] = {}
@@ -177,8 +192,11 @@ class Racing(Strategy):
         given = 0
         for k, budget in enumerate(budgets):
             rung = first_rung + k
-            step = RungStep(solver, budget - given, begin=(k == 0))
-            records = execute(step, [(i, payload[i]) for i in alive])
+            step = RungStep(solver, budget - given, begin=(k == 0), rung=rung)
+            todo = [(i, payload[i]) for i in alive if (i, rung) not in saved]
+            records = sorted([saved[(i, rung)] for i in alive if (i, rung) in saved]
+                             + (execute(step, todo) if todo else []),
+                             key=lambda rec: rec.index)
             given = budget
             running: list[tuple[float, int, Restart]] = []
             for rec in records:
@@ -191,7 +209,7 @@ class Racing(Strategy):
                                        info)
                     continue
                 extra = dict(rec.result.extra)
-                payload[i] = extra.pop(_STATE)
+                payload[i] = extra.pop(_STATE, None)  # None: a later rung is saved
                 finished = extra.pop(_FINISHED)
                 result = dataclasses.replace(rec.result, extra={**extra, **info})  # stores keep it
                 row = Restart(i, result, None, spent[i], start, rec.attempts, info)
