@@ -695,6 +695,7 @@ class RunSink:
         name, rows = self.name, []
         for rec in records:
             state = None
+            rec = dataclasses.replace(rec, start=None)  # a rung's start is the last state
             if rec.result is not None and state_key in rec.result.extra:
                 extra = dict(rec.result.extra)
                 state = pickle.dumps(extra.pop(state_key), protocol=pickle.HIGHEST_PROTOCOL)

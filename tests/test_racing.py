@@ -235,3 +235,55 @@ def test_bad_racing_runs_fail_before_any_work():
     with pytest.raises(ValueError, match="'min_budget'.*at most the full budget \\(27 steps\\)"):
         rs.multistart(Counting(), 5, strategy=rs.strategies.Racing(min_budget=28), rng=0)
     assert not calls
+
+
+class NoStack:
+    """The same MLP without stacking: racing then advances one restart at a time."""
+
+    def __init__(self, mlp):
+        self.mlp = mlp
+
+    def __getattr__(self, name):
+        if name in ("stack", "unstack", "solve_batch"):
+            raise AttributeError(name)
+        return getattr(self.mlp, name)
+
+    def __call__(self, start, rng):
+        return self.mlp(start, rng)
+
+
+def test_mlp_rungs_run_stacked_and_equal_one_restart_at_a_time(monkeypatch):
+    from sklearn.datasets import make_moons
+
+    from restarts.strategies import racing
+
+    X, y = make_moons(120, noise=0.2, random_state=0)
+    mlp = rs.solvers.MLP(X, y, hidden=(6,), epochs=54, lr=0.05, batch_size=40)
+    calls = []
+    real = racing.BatchRungStep.solve_batch
+    monkeypatch.setattr(racing.BatchRungStep, "solve_batch",
+                        lambda self, p, g: calls.append(len(g)) or real(self, p, g))
+    strategy = rs.strategies.Racing(eta=3, min_budget=2)
+    stacked = rs.multistart(mlp, 27, strategy=strategy, rng=3)
+    assert calls and max(calls) > 1  # chunks advanced together
+    single = rs.multistart(NoStack(mlp), 27, strategy=strategy, rng=3)
+    two = rs.multistart(mlp, 27, strategy=strategy, rng=3, n_jobs=2)
+    cols = ["fun", "nit", "success", "budget", "rung"]
+    assert stacked.table[cols].equals(single.table[cols])
+    assert stacked.table[cols].equals(two.table[cols])
+    for a, b in zip(stacked.results, single.results, strict=True):
+        np.testing.assert_array_equal(a.x, b.x)
+
+
+def test_mlp_stack_and_unstack_are_inverse_and_need_one_epoch():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    mlp = rs.solvers.MLP(X, [0, 1, 1, 0], hidden=(3,), epochs=20)
+    states = [mlp.advance(mlp.begin(None, np.random.default_rng(s)), 5) for s in range(3)]
+    back = mlp.unstack(mlp.stack(states))
+    for a, b in zip(states, back, strict=True):
+        for name in ("theta", "m", "v", "curves"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert (a.step, a.epoch) == (b.step, b.epoch)
+    mlp.advance(states[0], 1)
+    with pytest.raises(ValueError, match="'states'"):
+        mlp.stack(states)

@@ -660,6 +660,33 @@ class MLP(Resumable):
         """
         return self._begin_stack([start], [rng])
 
+    def stack(self, states: Sequence[TrainingState]) -> TrainingState:
+        """One state training the restarts of ``states`` together (copies; they must
+        have trained the same number of epochs). Racing advances a chunk this way."""
+        if len({(s.epoch, s.step) for s in states}) != 1:
+            raise ValueError(
+                "The 'states' parameter of MLP.stack() must hold states at one epoch. "
+                f"Got epochs {sorted({s.epoch for s in states})} instead.")
+
+        def cat(name: str) -> np.ndarray | None:
+            parts = [getattr(s, name) for s in states]
+            return None if parts[0] is None else np.concatenate(parts)
+
+        return TrainingState(theta=cat("theta"), m=cat("m"), v=cat("v"),
+                             rngs=[g for s in states for g in s.rngs], curves=cat("curves"),
+                             step=states[0].step, epoch=states[0].epoch)
+
+    def unstack(self, state: TrainingState) -> list[TrainingState]:
+        """The restarts of a stacked ``state``, one state each (copies)."""
+
+        def row(a: np.ndarray | None, i: int) -> np.ndarray | None:
+            return None if a is None else a[i : i + 1].copy()
+
+        return [TrainingState(theta=row(state.theta, i), m=row(state.m, i),
+                              v=row(state.v, i), rngs=[state.rngs[i]],
+                              curves=row(state.curves, i), step=state.step, epoch=state.epoch)
+                for i in range(state.theta.shape[0])]
+
     def finished(self, state: TrainingState) -> bool:
         """Whether all ``epochs`` are trained."""
         return state.epoch >= self.epochs

@@ -28,7 +28,7 @@ from .._result import LocalResult, Restart
 from .._validation import check_int, fail
 from ._base import Strategy, StrategyContext
 
-__all__ = ["Racing", "RungStep", "rung_budgets", "STATE_KEY"]
+__all__ = ["Racing", "RungStep", "BatchRungStep", "rung_step", "rung_budgets", "STATE_KEY"]
 
 #: Where a rung's record carries the solver's state (``result.extra[STATE_KEY]``).
 STATE_KEY = "racing_state"
@@ -63,7 +63,12 @@ def rung_budgets(min_budget: int, max_budget: int, eta: int, first_rung: int = 0
 class RungStep:
     """Run one rung of a restart in a worker: ``begin`` it (first rung) or continue its
     state by ``units``; returns the current result with the state in ``extra``
-    (key :data:`STATE_KEY`). ``rung`` names the rung (for checkpoints)."""
+    (key :data:`STATE_KEY`). ``rung`` names the rung (for checkpoints).
+
+    :func:`rung_step` builds it; for solvers that can ``stack`` and ``unstack`` states
+    (:class:`~restarts.solvers.MLP`) the step has ``solve_batch``, so a chunk of
+    restarts advances together as in a plain run's batches.
+    """
 
     def __init__(self, solver: Any, units: int, begin: bool, rung: int = 0) -> None:
         self.solver, self.units, self.begin = solver, int(units), bool(begin)
@@ -72,10 +77,31 @@ class RungStep:
     def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
         solver = self.solver
         state = solver.begin(start, rng) if self.begin else start
-        state = solver.advance(state, self.units)
-        result = solver.current(state)
+        return self._record(solver.advance(state, self.units))
+
+    def _record(self, state: Any) -> LocalResult:
+        result = self.solver.current(state)
         return dataclasses.replace(result, extra={**result.extra, _STATE: state,
-                                                  _FINISHED: bool(solver.finished(state))})
+                                                  _FINISHED: bool(self.solver.finished(state))})
+
+
+class BatchRungStep(RungStep):
+    """A :class:`RungStep` whose chunks run stacked (``solver.stack`` / ``unstack``)."""
+
+    def solve_batch(self, payloads: list, rngs: list) -> list[LocalResult]:
+        """Begin (or take) the chunk's states, advance them as one stack, split them."""
+        solver = self.solver
+        states = ([solver.begin(p, g) for p, g in zip(payloads, rngs, strict=True)]
+                  if self.begin else list(payloads))
+        group = solver.advance(solver.stack(states), self.units)
+        return [self._record(s) for s in solver.unstack(group)]
+
+
+def rung_step(solver: Any, units: int, begin: bool, rung: int = 0) -> RungStep:
+    """The step that runs a rung of ``solver``: batched when its states stack."""
+    stacks = callable(getattr(solver, "stack", None)) and callable(
+        getattr(solver, "unstack", None))
+    return (BatchRungStep if stacks else RungStep)(solver, units, begin, rung)
 
 
 class Racing(Strategy):
@@ -192,7 +218,7 @@ class Racing(Strategy):
         given = 0
         for k, budget in enumerate(budgets):
             rung = first_rung + k
-            step = RungStep(solver, budget - given, begin=(k == 0), rung=rung)
+            step = rung_step(solver, budget - given, begin=(k == 0), rung=rung)
             todo = [(i, payload[i]) for i in alive if (i, rung) not in saved]
             records = sorted([saved[(i, rung)] for i in alive if (i, rung) in saved]
                              + (execute(step, todo) if todo else []),
