@@ -11,6 +11,7 @@ optional extra) on first use of ``rs.BestOf``.
 from __future__ import annotations
 
 import copy
+import inspect
 import numbers
 from typing import Any
 
@@ -59,16 +60,20 @@ class _Objective:
     log-likelihood; classifiers and regressors: minus their default score).
     """
 
-    def __init__(self, scorer: Any) -> None:
-        self.scorer = scorer
+    def __init__(self, scorer: Any, sample_weight: Any = None) -> None:
+        self.scorer, self.sample_weight = scorer, sample_weight
 
     def __call__(self, est: Any, X: Any, y: Any) -> float:
+        # A weighted fit is judged by its weighted score, as scikit-learn scores it.
+        w = {} if self.sample_weight is None else {"sample_weight": self.sample_weight}
         if self.scorer is not None:
-            return -float(self.scorer(est, X, y))
+            return -float(self.scorer(est, X, y, **w))
         loss = getattr(est, "loss_", None)
         if loss is not None:
             return float(loss)
-        return -float(est.score(X, y))
+        if w and "sample_weight" not in inspect.signature(est.score).parameters:
+            w = {}
+        return -float(est.score(X, y, **w))
 
 
 def _root_rng(random_state: Any) -> Any:
@@ -173,11 +178,12 @@ class BestOf(MetaEstimatorMixin, BaseEstimator):
                        "scorer(estimator, X, y)", scoring, TypeError)
         return n_init, scorer
 
-    def fit(self, X: Any, y: Any = None) -> BestOf:
+    def fit(self, X: Any, y: Any = None, **fit_params: Any) -> BestOf:
         """Fit ``n_init`` clones and keep the best; returns ``self``.
 
-        A fit that raises is a failed row of ``restarts_``; when every fit fails, the
-        first one is repeated here so that its own error is raised unchanged.
+        ``fit_params`` (``sample_weight=...``, ...) go to every clone's ``fit``. A fit
+        that raises is a failed row of ``restarts_``; when every fit fails, the first
+        one is repeated here so that its own error is raised unchanged.
         """
         n_init, scorer = self._check()
         rng = _root_rng(self.random_state)
@@ -186,13 +192,15 @@ class BestOf(MetaEstimatorMixin, BaseEstimator):
         # Fits run on NumPy (in worker processes too), so array API dispatch is off.
         with config_context(array_api_dispatch=False):
             try:
-                solver = Estimator(self.estimator, X, y, scoring=_Objective(scorer))
+                objective = _Objective(scorer, fit_params.get("sample_weight"))
+                solver = Estimator(self.estimator, X, y, scoring=objective,
+                                   fit_params=fit_params)
                 run = multistart(solver, n_init, rng=rng, n_jobs=n_jobs)
             except (TypeError, ValueError):  # unusable data: the estimator says why
-                self._raise_fit_error(X, y)
+                self._raise_fit_error(X, y, fit_params)
                 raise  # the estimator accepts the data: the error is ours
             if run.n_failed == len(run):
-                self._raise_fit_error(X, y)  # else run.best_restart lists the errors
+                self._raise_fit_error(X, y, fit_params)  # else run.best_restart lists the errors
         best = run.best_restart
         self.best_estimator_ = run.results[best].x
         self.best_index_ = best
@@ -204,9 +212,9 @@ class BestOf(MetaEstimatorMixin, BaseEstimator):
                 setattr(self, name, getattr(self.best_estimator_, name))
         return self
 
-    def _raise_fit_error(self, X: Any, y: Any) -> None:
+    def _raise_fit_error(self, X: Any, y: Any, fit_params: dict) -> None:
         est = clone(self.estimator)
-        est.fit(X, y)
+        est.fit(X, y, **fit_params)
 
     # -- delegation ----------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -262,16 +270,16 @@ class BestOf(MetaEstimatorMixin, BaseEstimator):
         return self._best().score(X, y)
 
     @available_if(_inner_has("fit_predict"))
-    def fit_predict(self, X: Any, y: Any = None) -> Any:
+    def fit_predict(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
         """Fit, then the best fit's training labels (``labels_``) or ``predict(X)``."""
-        best = self.fit(X, y).best_estimator_
+        best = self.fit(X, y, **fit_params).best_estimator_
         labels = getattr(best, "labels_", None)
         return labels if labels is not None else best.predict(X)
 
     @available_if(_inner_has("fit_transform"))
-    def fit_transform(self, X: Any, y: Any = None) -> Any:
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
         """Fit, then ``transform(X)`` with the best fit."""
-        return self.fit(X, y).best_estimator_.transform(X)
+        return self.fit(X, y, **fit_params).best_estimator_.transform(X)
 
     def __sklearn_tags__(self) -> Any:
         # BestOf is whatever it wraps: a classifier, a clusterer, a transformer, ...

@@ -167,3 +167,40 @@ def test_bad_scoring_and_estimator():
 def test_the_estimators_own_error_when_every_fit_fails():
     with pytest.raises(ValueError, match="Input X contains NaN"):
         BestOf(KMeans(2, n_init=1), n_init=3).fit([[np.nan], [1.0], [2.0]])
+
+
+def test_fit_params_reach_every_fit_and_weighted_fits_are_judged_weighted():
+    """``fit(X, sample_weight=w)``: each clone is fitted with ``w`` (the best equals a
+    scikit-learn fit with its seed and ``w``), and the winner has the lowest *weighted*
+    inertia, checked against scikit-learn fits by hand."""
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(c, 0.6, size=(40, 2)) for c in (0, 3, 6, 9)])
+    w = np.where(X[:, 0] > 4.5, 25.0, 0.2)  # weights that change which fit is best
+    est = rs.BestOf(KMeans(3, n_init=1, init="random"), n_init=12, random_state=1)
+    est.fit(X, sample_weight=w)
+    seeds = est.restarts_["random_state"].tolist()
+    weighted = [KMeans(3, n_init=1, init="random", random_state=s).fit(X, sample_weight=w)
+                .inertia_ for s in seeds]
+    plain = [KMeans(3, n_init=1, init="random", random_state=s).fit(X).inertia_
+             for s in seeds]
+    np.testing.assert_allclose(est.restarts_["fun"], weighted, rtol=1e-9)
+    assert est.best_index_ == int(np.argmin(weighted))
+    assert np.argmin(weighted) != np.argmin(plain)  # the weights matter here
+    np.testing.assert_array_equal(
+        est.best_estimator_.cluster_centers_,
+        KMeans(3, n_init=1, init="random", random_state=seeds[est.best_index_])
+        .fit(X, sample_weight=w).cluster_centers_)
+
+
+def test_estimator_fit_params_are_checked_and_digested():
+    from sklearn.cluster import KMeans
+
+    X = np.arange(12.0).reshape(6, 2)
+    with pytest.raises(TypeError, match="'fit_params'"):
+        rs.solvers.Estimator(KMeans(2, n_init=1), X, fit_params=[1, 2])
+    a = rs.solvers.Estimator(KMeans(2, n_init=1), X, fit_params={"sample_weight": np.ones(6)})
+    b = rs.solvers.Estimator(KMeans(2, n_init=1), X, fit_params={"sample_weight": np.arange(6.0)})
+    assert a.describe()["fit_params"] == ["sample_weight"]
+    assert a.describe()["fit_params_sha1"] != b.describe()["fit_params_sha1"]

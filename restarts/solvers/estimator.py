@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._digest import data_digest
 from .._result import LocalResult
 from .._validation import fail
 from ._base import Resumable, openmp_like_blas
@@ -76,6 +77,9 @@ class Estimator(Resumable):
         - a string: a scikit-learn scorer name (``sklearn.metrics.get_scorer``, e.g.
           ``"accuracy"``, ``"neg_log_loss"``); scorers are "greater is better", so
           ``fun`` is the **negated** score.
+    fit_params : mapping of str, optional
+        Keyword arguments of every ``fit`` call (``sample_weight=...``, ...), passed
+        unchanged; their values are digested with the data for stores.
 
     Notes
     -----
@@ -118,7 +122,8 @@ class Estimator(Resumable):
     _data_attrs = ("_X", "_y")
 
     def __init__(self, estimator: Any, X: Any, y: Any = None,
-                 scoring: Callable[..., float] | str | None = None) -> None:
+                 scoring: Callable[..., float] | str | None = None,
+                 fit_params: Mapping[str, Any] | None = None) -> None:
         sk = _sklearn()
         if isinstance(estimator, type) or not all(
             callable(getattr(estimator, m, None)) for m in ("fit", "get_params", "set_params")
@@ -164,12 +169,24 @@ class Estimator(Resumable):
             raise fail("scoring", _OWNER, "None, a callable or a scorer name", scoring,
                        TypeError)
         self.scoring = scoring if isinstance(scoring, str) else None
+        if fit_params is None:
+            fit_params = {}
+        if not isinstance(fit_params, Mapping) or not all(isinstance(k, str)
+                                                          for k in fit_params):
+            raise fail("fit_params", _OWNER, "None or a mapping of str to fit() arguments",
+                       fit_params, TypeError)
         self.estimator = estimator
         self._X, self._y = X, y
+        self._fit_params = dict(fit_params)
 
     def describe(self) -> dict:
         """Settings for stores, including the wrapped estimator and its parameters."""
-        return super().describe() | {"estimator": repr(self.estimator)}
+        out = super().describe() | {"estimator": repr(self.estimator)}
+        if self._fit_params:
+            names = sorted(self._fit_params)
+            out["fit_params"] = names
+            out["fit_params_sha1"] = data_digest(*[self._fit_params[k] for k in names])
+        return out
 
     def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
         """Fit one clone seeded from ``rng`` (with parameters ``start`` if given)."""
@@ -253,9 +270,9 @@ class Estimator(Resumable):
         with openmp_like_blas(), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", sk.exceptions.ConvergenceWarning)
             if self._y is None:
-                est.fit(self._X)
+                est.fit(self._X, **self._fit_params)
             else:
-                est.fit(self._X, self._y)
+                est.fit(self._X, self._y, **self._fit_params)
         notes = [str(w.message) for w in caught
                  if issubclass(w.category, sk.exceptions.ConvergenceWarning)]
         for w in caught:  # pass every other warning on
