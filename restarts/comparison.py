@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from ._counting import BudgetExhausted, CountedFunction
 from ._format import text_table
+from ._running import describe_error
 from ._seeding import child_seed, root_seed
 from ._validation import check_bool, check_int, fail
 from .analysis import add_solve_evaluations, success_tol, summarize_comparison
@@ -204,13 +205,18 @@ def _run_one(problem: Any, method: Any, name: str, repeat: int, budget: int,
     # fight over shared cores, and parallelism is across runs anyway.
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SciPy warns when stopped early, by design here
+        error = None
         try:
             runner(method, counter, bounds, budget, seed, opts)
         except BudgetExhausted:
             pass
+        except ImportError:  # a missing extra is the setup's error, not the run's
+            raise
+        except Exception as exc:  # a failing run is a row (best value before it failed)
+            error = describe_error(exc)
     elapsed = time.perf_counter() - t0
     return {
-        "problem": problem.name, "method": name, "repeat": repeat,
+        "problem": problem.name, "method": name, "repeat": repeat, "error": error,
         "fun": counter.best_f, "nfev": counter.nfev, "time_s": elapsed,
         "budget": budget, "best_so_far_at": counter.best_at,
         "trace": np.array(counter.trace, dtype=float).reshape(-1, 2),
@@ -413,7 +419,9 @@ def compare(
         evaluations, never above ``budget``), ``time_s``, ``budget``,
         ``best_so_far_at`` (the evaluation at which the final best was first
         reached), ``nfev_to_success`` (the evaluation at which the best-so-far first
-        met the success threshold, ``NaN`` for a run that did not succeed). Without a
+        met the success threshold, ``NaN`` for a run that did not succeed),
+        ``error`` (``None``, or how a run that raised failed: it keeps the best value
+        it had evaluated, and the other runs go on). Without a
         known ``f_min`` the reference is the best value any run found. ``df.attrs``
         holds ``"traces"`` (a dict ``(method, repeat) -> ((nfev, best so far), ...)``
         with one pair per improvement, for data profiles; ``np.asarray`` makes it a
@@ -514,7 +522,7 @@ def _table(problem: Any, name: str, runs: list[dict], source: str) -> pd.DataFra
     df["gap"] = funs - f_ref
     with np.errstate(invalid="ignore"):
         df["success"] = (df["gap"] <= success_tol(f_ref)).to_numpy()
-    for col in ("nfev", "time_s", "budget", "best_so_far_at"):
+    for col in ("nfev", "time_s", "budget", "best_so_far_at", "error"):
         df[col] = [r[col] for r in runs]
     df["nfev"] = df["nfev"].astype(int)
     df["budget"] = df["budget"].astype(int)

@@ -57,7 +57,7 @@ def test_table_columns_success_and_traces():
     p = rs.problems.get("six_hump_camel")
     df = rs.compare(p, methods=["tiktak", "direct"], budget=500, repeats=2)
     assert list(df.columns) == ["problem", "method", "repeat", "fun", "gap", "success", "nfev",
-                                "time_s", "budget", "best_so_far_at", "nfev_to_success"]
+                                "time_s", "budget", "best_so_far_at", "error", "nfev_to_success"]
     np.testing.assert_allclose(df["gap"], df["fun"] - p.f_min)
     assert (df["success"] == (df["gap"] <= 1e-4 * max(1.0, abs(p.f_min)))).all()
     for row in df.itertuples():
@@ -249,3 +249,22 @@ def test_bad_methods():
         rs.compare("booth", methods=[random_search, random_search], budget=100)
     with pytest.raises(ValueError, match=r"Got unknown \['cma'\]"):
         rs.compare("booth", methods=["cma"], budget=100)
+
+
+def test_a_user_method_that_raises_is_a_row_and_keeps_what_it_evaluated():
+    def flaky(fun, bounds, budget, rng):
+        for _ in range(7):
+            fun(rng.uniform(bounds[:, 0], bounds[:, 1]))
+        if rng.random() < 0.5:
+            raise RuntimeError("planted failure\nsecond line")
+
+    def solid(fun, bounds, budget, rng):
+        fun(rng.uniform(bounds[:, 0], bounds[:, 1]))
+
+    t = rs.compare("branin", methods=[flaky, solid], budget=50, repeats=8, rng=3)
+    rows = t[t["method"] == "flaky"]
+    failed = rows["error"].notna()
+    assert 0 < failed.sum() < len(rows)  # some failed, the others and 'solid' ran on
+    assert set(rows.loc[failed, "error"]) == {"RuntimeError: planted failure"}
+    assert (rows["nfev"] == 7).all() and np.isfinite(rows["fun"]).all()
+    assert t.loc[t["method"] == "solid", "error"].isna().all()
