@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+import restarts as rs
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 ALL = sorted(p.stem for p in EXAMPLES.glob("*.py"))
@@ -222,3 +224,23 @@ def test_dask_cluster():
     assert out["equal"]  # the cluster's table equals the local one, row for row
     assert out["workers"] == 2 and out["n"] == 16
     assert out["best"] == out["best_local"]
+
+
+def test_racing_initialisations():
+    out = run("racing_initialisations")
+    km, net = out["k-means (random init), blobs"], out["64-32-10 network, digits"]
+    # k-means: the early ranking is the final one; racing keeps the full run's best
+    assert km["safe"] and km["share_within"] >= 0.9 and km["verdict"].startswith("safe: ")
+    assert min(km["spearman"]) > 0.9 and all(km["winner_kept"])
+    assert km["race_best"] == pytest.approx(km["full_best"], rel=1e-12)
+    assert km["compute"] < 0.5
+    # the network: early losses say little; the pilot says so, and racing loses the best
+    assert not net["safe"] and net["verdict"].startswith("not safe: early ranking")
+    assert net["spearman"][0] < 0.8 and not all(net["winner_kept"])
+    assert net["race_best"] > net["full_best"] and net["compute"] < 0.2
+    # independent check: the pilot's final losses are the plain full run's
+    module = load("racing_initialisations")
+    with threadpool_limits(1):
+        for name, (solver, _, n) in module.problems(quick=True).items():
+            full = rs.multistart(solver, n, rng=0)
+            assert full.fun == pytest.approx(out[name]["full_best"], rel=1e-12), name
