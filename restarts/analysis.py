@@ -838,10 +838,14 @@ def _halving(fun: np.ndarray, finished: np.ndarray, cols: list[int],
     """Successive halving replayed on curves: the rung (position in ``cols``) at which
     each restart stopped, and whether it was dropped (else converged or won).
 
-    As :class:`restarts.strategies.Racing`: of the ``n`` restarts that ran a rung, the
-    ``max(1, n // eta)`` best still improving continue; finished ones keep their result.
+    As :class:`restarts.strategies.Racing` (both decide with
+    :func:`~restarts.strategies.racing.halve`): of the ``n`` restarts that ran a rung,
+    the ``max(1, n // eta)`` best still improving continue; finished ones keep their
+    result.
     Returns ``stop`` (int per restart) and ``dropped`` (bool per restart).
     """
+    from .strategies.racing import halve
+
     n = fun.shape[0]
     stop = np.zeros(n, dtype=np.int64)
     dropped = np.zeros(n, dtype=bool)
@@ -851,10 +855,9 @@ def _halving(fun: np.ndarray, finished: np.ndarray, cols: list[int],
         if k == len(cols) - 1:
             break
         running = alive[~finished[alive, c]]
-        order = np.lexsort((running, _race_key(fun[running, c])))
-        slots = max(1, alive.size // eta)
-        dropped[running[order[slots:]]] = True
-        alive = np.sort(running[order[:slots]])
+        kept, out = halve(fun[running, c].tolist(), running.tolist(), alive.size, eta)
+        dropped[out] = True
+        alive = np.asarray(kept, dtype=np.int64)
         if not alive.size:
             break
     return stop, dropped

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,8 @@ from .._result import LocalResult, Restart
 from .._validation import check_int, fail
 from ._base import Strategy, StrategyContext
 
-__all__ = ["Racing", "RungStep", "BatchRungStep", "rung_step", "rung_budgets", "STATE_KEY"]
+__all__ = ["Racing", "RungStep", "BatchRungStep", "rung_step", "rung_budgets", "halve",
+           "STATE_KEY"]
 
 #: Where a rung's record carries the solver's state (``result.extra[STATE_KEY]``).
 STATE_KEY = "racing_state"
@@ -58,6 +59,27 @@ def rung_budgets(min_budget: int, max_budget: int, eta: int, first_rung: int = 0
         if b >= max_budget:
             return out
         k += 1
+
+
+def halve(fun: Sequence[float], ids: Sequence[int], n_ran: int,
+          eta: int) -> tuple[list[int], list[int]]:
+    """One rung's decision: of the ``n_ran`` restarts that ran it, the
+    ``max(1, n_ran // eta)`` best of ``ids`` (the ones still improving, losses ``fun``;
+    non-finite last, ties to the lower id) continue.
+
+    Returns the continuing ids (sorted) and the dropped ones, best first. Racing and
+    :func:`restarts.analysis.replay_racing` both decide with it.
+
+    Examples
+    --------
+    >>> from restarts.strategies.racing import halve
+    >>> halve([3.0, float("nan"), 1.0, 2.0], [10, 11, 12, 13], n_ran=6, eta=3)
+    ([12, 13], [10, 11])
+    """
+    ranked = sorted((f if math.isfinite(f) else math.inf, int(i))
+                    for f, i in zip(fun, ids, strict=True))
+    slots = max(1, int(n_ran) // int(eta))
+    return sorted(i for _, i in ranked[:slots]), [i for _, i in ranked[slots:]]
 
 
 class RungStep:
@@ -245,10 +267,11 @@ class Racing(Strategy):
                     running.append((result.fun, i, row))
             if k == len(budgets) - 1:
                 break
-            slots = max(1, len(records) // self.eta)
-            running.sort(key=lambda t: (t[0] if math.isfinite(t[0]) else math.inf, t[1]))
-            alive = sorted(i for _, i, _ in running[:slots])
-            for rank, (_, i, row) in enumerate(running[slots:], start=slots + 1):
+            alive, out = halve([f for f, _, _ in running], [i for _, i, _ in running],
+                               len(records), self.eta)
+            slots, rows = len(alive), {i: row for _, i, row in running}
+            for rank, i in enumerate(out, start=slots + 1):
+                row = rows[i]
                 final[i] = dataclasses.replace(row, result=dataclasses.replace(
                     row.result, success=False,
                     message=(f"racing: dropped after rung {rung} ({budget} "
