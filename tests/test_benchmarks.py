@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ["bench_driver", "bench_store", "bench_kmeans", "bench_gmm", "bench_mlp",
-           "bench_global", "bench_basins"]
+           "bench_global", "bench_basins", "bench_racing"]
 NUM = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
 
 
@@ -122,10 +122,29 @@ def check_basins(out: str, _: Path) -> None:
             assert lo <= float(ratio) <= hi, (ratio, old_s, new_s)
 
 
+def check_racing(out: str, _: Path) -> None:
+    found = rows(out, rf"^(.+?)\s+({NUM})\s+({NUM})\s+({NUM})\s+(\d+)/(\d+)\s+(\d+)/(\d+)"
+                      rf"\s+({NUM})\s+({NUM})\s+({NUM})\s+({NUM})\s+(True|False)\s*$")
+    assert len(found) == 5, out
+    for (_name, spread, gap_med, gap_max, within, seeds, same, seeds2, compute, full_s, race_s,
+         wall, checks) in found:
+        assert checks == "True"  # pilot's final losses == full run; replay == race
+        assert float(spread) >= 0 and 0 <= float(gap_med) <= float(gap_max)
+        assert int(same) <= int(within) <= int(seeds) == int(seeds2)
+        assert 0 < float(compute) <= 1.0 and float(full_s) > 0 and float(race_s) > 0
+        assert math.isfinite(float(wall)) and float(wall) > 0
+    rungs = rows(out, rf"^\s+rung\s+(\d+): spearman\s+({NUM})\s+winner rank\s+({NUM})\s+"
+                      r"winner kept (\d+)/(\d+)\s*$")
+    assert len(rungs) >= 5, out
+    for _b, rho, rank, kept, seeds in rungs:
+        assert -1 <= float(rho) <= 1 and float(rank) >= 1 and 0 <= int(kept) <= int(seeds)
+
+
 CHECKS = {"bench_driver": check_driver, "bench_store": check_store,
           "bench_kmeans": check_against_sklearn(9, 1, 5),
           "bench_gmm": check_against_sklearn(11, 2, 6),
-          "bench_mlp": check_mlp, "bench_global": check_global, "bench_basins": check_basins}
+          "bench_mlp": check_mlp, "bench_global": check_global, "bench_basins": check_basins,
+          "bench_racing": check_racing}
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
