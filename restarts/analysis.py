@@ -47,6 +47,7 @@ __all__ = [
     "replay_racing",
     "rung_agreement",
     "racing_pilot",
+    "racing_settings",
 ]
 
 _DEFAULT_FTOL = 1e-6
@@ -1111,26 +1112,7 @@ def racing_pilot(
     replays = check_int(replays, "replays", owner, low=1)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(
         check_int(rng, "rng", owner, low=0))
-    final = c.fun[:, -1]
-    full_units = c.nit[:, -1]
-
-    def race(rows: np.ndarray) -> tuple[bool, float, float]:
-        stop, _ = _halving(c.fun[rows], c.finished[rows], cols, eta)
-        at = np.asarray(cols)[stop]
-        won = float(np.min(_race_key(c.fun[rows, at])))
-        best = float(np.min(_race_key(final[rows])))
-        units = float(np.sum(c.nit[rows, at])) / max(float(np.sum(full_units[rows])), 1e-300)
-        return won - best <= rtol * abs(best), _rel_gap(won, best), units
-
-    _, pilot_gap, _ = race(np.arange(n_pilot))
-    hits, ratios = 0, 0.0
-    replace = n >= n_pilot
-    for _ in range(replays):
-        rows = np.sort(gen.choice(n_pilot, size=n, replace=replace))
-        ok, _, ratio = race(rows)
-        hits += ok
-        ratios += ratio
-    share, ratio = hits / replays, ratios / replays
+    share, ratio, pilot_gap = _replays(c, cols, eta, n, rtol, replays, gen)
     agreement = _agreement(c, eta, cols)
     rhos = tuple(float(r) for r in agreement["spearman"])
     budgets = tuple(int(b) for b in agreement["budget"])
@@ -1143,12 +1125,141 @@ def racing_pilot(
     else:
         early = ", ".join(f"{r:.2f} at {b}" for r, b in zip(rhos[:-1], budgets[:-1],
                                                             strict=True))
+        scan = _scan(c, n, (2, 3, 4), rtol, level, min(replays, 300),
+                     int(gen.integers(2**63)))
+        ok = scan[scan["safe"] & (scan["compute_ratio"] < 1)]
+        advice = ("no setting these curves allow is: run every restart in full" if ok.empty
+                  else f"these curves allow eta={ok['eta'].iloc[0]}, min_budget="
+                       f"{ok['min_budget'].iloc[0]} {c.unit} at "
+                       f"{ok['compute_ratio'].iloc[0]:.2f}x the compute "
+                       "(rs.analysis.racing_settings)")
         verdict = (f"not safe: early ranking does not predict final (Spearman rho "
-                   f"{early} {c.unit}); {what}. Run every restart in full, or race from "
-                   "a larger min_budget")
+                   f"{early} {c.unit}); {what}. A safe race needs a larger min_budget; "
+                   f"{advice}")
     return pd.Series({
         "safe": bool(safe), "verdict": verdict, "share_within": share,
         "compute_ratio": ratio, "pilot_gap": pilot_gap, "spearman": rhos,
         "rung_budgets": budgets, "n_starts": n, "n_pilot": n_pilot, "eta": eta,
         "min_budget": budgets[0], "replays": replays, "rtol": rtol, "level": level,
     }, name="racing_pilot")
+
+
+def _replays(c: _Curves, cols: list[int], eta: int, n: int, rtol: float, replays: int,
+             gen: np.random.Generator) -> tuple[float, float, float]:
+    """Racing replayed on ``replays`` draws of ``n`` restarts: the share whose winner is
+    within ``rtol`` of the draw's best final loss, the mean compute ratio, and the gap
+    of racing on the whole pilot."""
+    final = c.fun[:, -1]
+    full_units = c.nit[:, -1]
+    at_cols = np.asarray(cols)
+
+    def race(rows: np.ndarray) -> tuple[bool, float, float]:
+        stop, _ = _halving(c.fun[rows], c.finished[rows], cols, eta)
+        at = at_cols[stop]
+        won = float(np.min(_race_key(c.fun[rows, at])))
+        best = float(np.min(_race_key(final[rows])))
+        units = float(np.sum(c.nit[rows, at])) / max(float(np.sum(full_units[rows])), 1e-300)
+        return won - best <= rtol * abs(best), _rel_gap(won, best), units
+
+    n_pilot = c.fun.shape[0]
+    _, pilot_gap, _ = race(np.arange(n_pilot))
+    hits, ratios = 0, 0.0
+    replace = n >= n_pilot
+    for _ in range(replays):
+        ok, _, ratio = race(np.sort(gen.choice(n_pilot, size=n, replace=replace)))
+        hits += ok
+        ratios += ratio
+    return hits / replays, ratios / replays, pilot_gap
+
+
+def _scan(c: _Curves, n: int, etas: Sequence[int], rtol: float, level: float,
+          replays: int, seed: int) -> pd.DataFrame:
+    """Every ``(eta, min_budget)`` the curves hold the rungs of, cheapest first."""
+    from .strategies.racing import rung_budgets
+
+    full = int(c.budgets[-1])
+    where = {int(b): j for j, b in enumerate(c.budgets)}
+    rows = []
+    for eta in etas:
+        for first in c.budgets[:-1].tolist():
+            rungs = rung_budgets(int(first), full, eta)
+            if len(rungs) < 2 or any(b not in where for b in rungs):
+                continue
+            share, ratio, _ = _replays(c, [where[b] for b in rungs], eta, n, rtol, replays,
+                                       np.random.default_rng(seed))
+            rows.append({"eta": eta, "min_budget": int(first), "rungs": len(rungs),
+                         "share_within": share, "compute_ratio": ratio,
+                         "safe": share >= level})
+    out = pd.DataFrame(rows, columns=["eta", "min_budget", "rungs", "share_within",
+                                      "compute_ratio", "safe"])
+    return out.sort_values(["compute_ratio", "eta", "min_budget"], ignore_index=True)
+
+
+def racing_settings(
+    curves: Any,
+    n_starts: int | None = None,
+    *,
+    etas: Sequence[int] = (2, 3, 4),
+    rtol: float = 0.005,
+    level: float = 0.9,
+    replays: int = 300,
+    rng: Any = 0,
+) -> pd.DataFrame:
+    """Which racing settings a pilot run says are safe, and what each costs.
+
+    Every ``(eta, min_budget)`` whose rung budgets the curves hold (record them
+    densely, e.g. ``LossCurve(solver, range(1, epochs + 1))``, to try them all) is
+    replayed as in :func:`racing_pilot`, on the same random draws of ``n_starts``
+    restarts. The cheapest row with ``safe`` is the setting to race with; if none is
+    safe, run every restart in full.
+
+    Parameters
+    ----------
+    curves : MultistartResult or pandas.DataFrame
+        The pilot: as for :func:`replay_racing`.
+    n_starts : int >= 1, optional
+        How many restarts you will race. Default: the pilot's number.
+    etas : sequence of int >= 2, default=(2, 3, 4)
+        The values of ``eta`` to try.
+    rtol : float >= 0, default=0.005
+        "As good as the full run": within ``rtol * |best|`` of its best loss.
+    level : float in (0, 1], default=0.9
+        The share of replays within ``rtol`` that makes a setting safe.
+    replays : int >= 1, default=300
+        Random draws of ``n_starts`` restarts per setting.
+    rng : int or numpy.random.Generator, default=0
+        Seeds the draws (the same draws for every setting).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per setting, cheapest first: ``eta``, ``min_budget``, ``rungs``,
+        ``share_within``, ``compute_ratio`` (mean units raced over units of the full
+        run) and ``safe``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from restarts.analysis import racing_settings
+    >>> g = np.random.default_rng(0)
+    >>> final = g.uniform(1, 2, 27)
+    >>> noise = {b: g.normal(0, 3 / b, 27) for b in range(1, 28)}  # ranks settle late
+    >>> losses = pd.DataFrame({b: final + 1 / b + noise[b] for b in range(1, 28)})
+    >>> s = racing_settings(losses, etas=(3,), replays=100)
+    >>> s.loc[s["safe"], ["eta", "min_budget"]].iloc[0].tolist()  # the cheapest safe
+    [3, 10]
+    """
+    owner = "racing_settings()"
+    c = _as_curves(curves, owner)
+    n = c.fun.shape[0] if n_starts is None else check_int(n_starts, "n_starts", owner, low=1)
+    if isinstance(etas, (str, bytes)) or not hasattr(etas, "__iter__"):
+        raise fail("etas", owner, "a sequence of int >= 2", etas, TypeError)
+    etas = [check_int(e, "etas", owner, low=2) for e in etas]
+    if not etas:
+        raise fail("etas", owner, "a non-empty sequence of int >= 2", etas)
+    rtol = check_real(rtol, "rtol", owner, low=0)
+    level = check_real(level, "level", owner, low=0, high=1, strict_low=True)
+    replays = check_int(replays, "replays", owner, low=1)
+    seed = (int(rng.integers(2**63)) if isinstance(rng, np.random.Generator)
+            else check_int(rng, "rng", owner, low=0))
+    return _scan(c, n, etas, rtol, level, replays, seed)

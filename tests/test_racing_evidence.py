@@ -3,13 +3,21 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
 import restarts as rs
-from restarts.analysis import loss_curves, racing_pilot, replay_racing, rung_agreement
+from restarts.analysis import (
+    loss_curves,
+    racing_pilot,
+    racing_settings,
+    replay_racing,
+    rung_agreement,
+)
 from restarts.strategies.racing import LossCurve, rung_budgets
 
 
@@ -225,3 +233,48 @@ def test_a_store_keeps_the_curves(tmp_path):
 def test_bad_input_names_the_argument(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_racing_settings_replay_each_setting_as_the_pilot_does():
+    pilot = rs.multistart(LossCurve(Decay(27, scramble=True), list(range(1, 28))), 40, rng=0)
+    scan = racing_settings(pilot, 27, etas=(2, 3), replays=60, rng=5)
+    assert set(scan["eta"]) == {2, 3} and (scan["rungs"] >= 2).all()
+    assert scan["compute_ratio"].is_monotonic_increasing  # cheapest first
+    for _, row in scan.iloc[::7].iterrows():
+        one = racing_pilot(pilot, 27, eta=int(row["eta"]), min_budget=int(row["min_budget"]),
+                           replays=60, rng=5)
+        assert one["share_within"] == row["share_within"]
+        assert one["compute_ratio"] == pytest.approx(row["compute_ratio"], rel=1e-12)
+        assert one["safe"] == row["safe"]
+    # late-settling rankings need a later first rung than predictable ones
+    good = rs.multistart(LossCurve(Decay(27), list(range(1, 28))), 40, rng=0)
+    cheapest = {name: racing_settings(p, 27, etas=(3,), replays=60).query("safe")
+                ["min_budget"].iloc[0] for name, p in (("good", good), ("bad", pilot))}
+    assert cheapest["good"] < cheapest["bad"]
+
+
+def test_an_unsafe_verdict_names_a_safe_setting_or_none():
+    racing = rs.strategies.Racing(eta=3, min_budget=1)
+    bad = rs.multistart(LossCurve(Decay(27, scramble=True), list(range(1, 28))), 40, rng=0)
+    verdict = racing_pilot(bad, 27, eta=3, min_budget=1, replays=60)["verdict"]
+    best = racing_settings(bad, 27, replays=60, rng=np.random.default_rng(0)).query("safe")
+    assert verdict.startswith("not safe") and "these curves allow eta=" in verdict
+    assert len(best) >= 1
+    only_rungs = rs.multistart(LossCurve(Decay(27, scramble=True), racing), 40, rng=0)
+    verdict = racing_pilot(only_rungs, 27, eta=3, replays=60)["verdict"]
+    found = re.search(r"these curves allow eta=(\d+), min_budget=(\d+) steps", verdict)
+    assert verdict.startswith("not safe") and found
+    eta, first = map(int, found.groups())
+    assert racing_pilot(only_rungs, 27, eta=eta, min_budget=first, replays=300,
+                        rng=9)["share_within"] >= 0.8
+    # two budgets only: no other setting can be replayed
+    two = rs.multistart(LossCurve(Decay(27, scramble=True), [1, 27]), 40, rng=0)
+    verdict = racing_pilot(two, 27, eta=27, replays=60)["verdict"]
+    assert verdict.endswith("no setting these curves allow is: run every restart in full")
+
+
+@pytest.mark.parametrize(("etas", "exc"), [([1], ValueError), ("3", TypeError), ([], ValueError),
+                                           ([2.5], TypeError)])
+def test_bad_etas(etas, exc):
+    with pytest.raises(exc, match="'etas'"):
+        racing_settings(pd.DataFrame({1: [1.0, 2.0], 3: [0.5, 1.5]}), etas=etas)
