@@ -278,3 +278,16 @@ def test_an_unsafe_verdict_names_a_safe_setting_or_none():
 def test_bad_etas(etas, exc):
     with pytest.raises(exc, match="'etas'"):
         racing_settings(pd.DataFrame({1: [1.0, 2.0], 3: [0.5, 1.5]}), etas=etas)
+
+
+def test_a_network_pilot_trains_its_restarts_stacked_with_the_same_curves():
+    import pickle
+
+    solver = mlp()
+    curve = LossCurve(solver, rs.strategies.Racing(eta=3, min_budget=1))
+    assert callable(curve.solve_batch) and curve.restarts_per_batch >= 1
+    assert not hasattr(LossCurve(Decay(27)), "solve_batch")  # states that do not stack
+    again = pickle.loads(pickle.dumps(curve))
+    stacked = loss_curves(rs.multistart(again, 12, rng=3))
+    one_by_one = loss_curves(rs.multistart(curve, 12, rng=3, batch_size=1))
+    pd.testing.assert_frame_equal(stacked, one_by_one)

@@ -315,7 +315,9 @@ class LossCurve:
     a dict of lists, one entry per budget: ``budgets``, ``fun`` (``current(state).fun``),
     ``nit`` (units used so far: the result's ``nit``, else the budget) and ``finished``
     (``solver.finished(state)``: a converged restart stops early, as in racing).
-    :func:`restarts.analysis.loss_curves` tabulates them.
+    :func:`restarts.analysis.loss_curves` tabulates them. For solvers whose states
+    stack (``MLP``: ``stack``/``unstack``) a chunk of restarts trains together
+    (``solve_batch``), as in a plain run and in racing's rungs; the curves are the same.
 
     Examples
     --------
@@ -359,22 +361,41 @@ class LossCurve:
         self.budget_unit = str(solver.budget_unit)
 
     def __call__(self, start: Any, rng: np.random.Generator) -> LocalResult:
+        return self._run([self.solver.begin(start, rng)], stacked=False)[0]
+
+    def _run(self, states: list, stacked: bool) -> list[LocalResult]:
+        """Advance ``states`` budget by budget (as one stack if ``stacked``), recording."""
         solver = self.solver
-        state = solver.begin(start, rng)
+        group = solver.stack(states) if stacked else states[0]
         given = 0
-        funs: list[float] = []
-        nits: list[int] = []
-        done: list[bool] = []
+        curves: list[dict] = [{"budgets": list(self.budgets), "fun": [], "nit": [],
+                               "finished": [], "unit": self.budget_unit} for _ in states]
         for budget in self.budgets:
-            state = solver.advance(state, budget - given)
+            group = solver.advance(group, budget - given)
             given = budget
-            result = solver.current(state)
-            funs.append(float(result.fun))
-            nits.append(budget if result.nit is None else int(result.nit))
-            done.append(bool(solver.finished(state)))
-        curve = {"budgets": list(self.budgets), "fun": funs, "nit": nits, "finished": done,
-                 "unit": self.budget_unit}
-        return dataclasses.replace(result, extra={**result.extra, CURVE_KEY: curve})
+            now = solver.unstack(group) if stacked else [group]
+            results = [solver.current(s) for s in now]
+            for curve, state, result in zip(curves, now, results, strict=True):
+                curve["fun"].append(float(result.fun))
+                curve["nit"].append(budget if result.nit is None else int(result.nit))
+                curve["finished"].append(bool(solver.finished(state)))
+        return [dataclasses.replace(r, extra={**r.extra, CURVE_KEY: c})
+                for r, c in zip(results, curves, strict=True)]
+
+    def __getattr__(self, name: str) -> Any:
+        # solve_batch only for solvers whose states stack (MLP): the restarts of a chunk
+        # then train together, as in a plain run's batches and racing's rungs
+        if name in ("solve_batch", "restarts_per_batch") and "solver" in vars(self):
+            solver = self.solver
+            if callable(getattr(solver, "stack", None)) and callable(
+                    getattr(solver, "unstack", None)):
+                return (self._solve_batch if name == "solve_batch"
+                        else getattr(solver, "restarts_per_batch", 32))
+        raise AttributeError(name)
+
+    def _solve_batch(self, starts: list, rngs: list) -> list[LocalResult]:
+        states = [self.solver.begin(s, g) for s, g in zip(starts, rngs, strict=True)]
+        return self._run(states, stacked=True)
 
     def describe(self) -> dict:
         """What a store checks before resuming: the wrapped solver and the budgets."""
