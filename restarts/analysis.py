@@ -721,9 +721,8 @@ def summarize_comparison(table: Any) -> pd.DataFrame:
 
 
 # -- racing: is the early ranking of the restarts the final one? ------------------------
-#: how a replay orders restarts at a rung: by loss, non-finite last, ties by position
-#: (as :class:`restarts.strategies.Racing` does)
 def _race_key(values: np.ndarray) -> np.ndarray:
+    """Losses as racing ranks them: non-finite ones last (as ``inf``)."""
     return np.where(np.isfinite(values), values, np.inf)
 
 
@@ -835,7 +834,7 @@ def _rung_columns(c: _Curves, eta: Any, min_budget: Any, owner: str) -> tuple[in
 
 
 def _halving(fun: np.ndarray, finished: np.ndarray, cols: list[int],
-             eta: int) -> np.ndarray:
+             eta: int) -> tuple[np.ndarray, np.ndarray]:
     """Successive halving replayed on curves: the rung (position in ``cols``) at which
     each restart stopped, and whether it was dropped (else converged or won).
 
