@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import math
 import os
 import platform
@@ -76,7 +77,8 @@ def run_method(method: str, fun, bounds: np.ndarray, budget: int,
     rng = np.random.default_rng(seed)
     strategies = rs.strategies
     if method in ("auto", "portfolio"):
-        _multistart(strategies.portfolio.solver_set(fun, bounds), method, budget, seed)
+        strategy = auto_strategy(AUTO_OPTIONS) if method == "auto" and AUTO_OPTIONS else method
+        _multistart(strategies.portfolio.solver_set(fun, bounds), strategy, budget, seed)
     elif method in ("ipop", "bipop"):
         _multistart(rs.solvers.CMA(fun, bounds=bounds), method, budget, seed)
     elif method == "independent":
@@ -105,6 +107,30 @@ def run_method(method: str, fun, bounds: np.ndarray, budget: int,
         raise ValueError(f"unknown method {method!r}")
 
 
+#: Keyword arguments of ``rs.strategies.Auto`` for a tuning variant (``--auto``).
+AUTO_OPTIONS: dict = {}
+
+
+def auto_strategy(options: dict):
+    """``Auto(**options)``; ``"order"`` (solver keys) reorders Auto's members,
+    ``"cma"`` (``"ipop"``/``"bipop"``) replaces the CMA-ES member's schedule and
+    ``"coord_restarts"`` limits the coordinate member's restarts (``FromBest``)."""
+    options = dict(options)
+    order, schedule = options.pop("order", None), options.pop("cma", None)
+    coord_restarts = options.pop("coord_restarts", None)
+    if "uncapped" in options:
+        options["uncapped"] = tuple(options["uncapped"])
+    if order is None and schedule is None and coord_restarts is None:
+        return rs.strategies.Auto(**options)
+    members = dict(rs.strategies.portfolio.auto_members())
+    if schedule is not None:
+        members["cma"] = rs.strategies.get_strategy(schedule)
+    if coord_restarts is not None:
+        members["coord"] = rs.strategies.portfolio.FromBest(coord_restarts)
+    keys = order or list(members)
+    return rs.strategies.Auto(members=[(k, members[k]) for k in keys], **options)
+
+
 class _Capped:
     """Independent restarts share one budget: each search is capped at what is left."""
 
@@ -123,7 +149,9 @@ def one_run(job: tuple) -> dict:
     """One (method, function, instance, dim, mult): first hits of the 51 targets."""
     from threadpoolctl import threadpool_limits
 
-    method, function, instance, dim, mult, entropy = job
+    method, function, instance, dim, mult, entropy, *auto_options = job
+    AUTO_OPTIONS.clear()
+    AUTO_OPTIONS.update(*auto_options)
     problem = rs.problems.bbob(function, instance, dim)
     budget = mult * dim
     counter = CountedFunction(problem.fun, budget)
@@ -152,10 +180,10 @@ def one_run(job: tuple) -> dict:
 
 
 def run(methods, functions, instances, dims, mults, jobs: int, entropy: int,
-        csv: str | None = None) -> pd.DataFrame:
+        csv: str | None = None, auto_options: dict | None = None) -> pd.DataFrame:
     # smallest slices first, so an interrupted run has whole instances of the small dims
-    todo = [(m, f, i, d, k, entropy) for k in mults for d in dims for i in instances
-            for f in functions for m in methods]
+    todo = [(m, f, i, d, k, entropy, auto_options or {}) for k in mults for d in dims
+            for i in instances for f in functions for m in methods]
     rows = []
     t0 = time.perf_counter()
     if jobs == 1:
@@ -343,7 +371,7 @@ def verdict(table: pd.DataFrame, method: str = "auto") -> list[str]:
             out.append(f"- share {c}: {method} {row[c]:.3f} vs best pycma {ref:.3f} "
                        f"({'met' if ok else 'NOT met'})")
     peers = [m for m in table.index if m != method]
-    for g in GROUPS:
+    for g in GROUPS if peers else ():
         if g in table.columns and not math.isnan(row[g]):
             ref = table.loc[peers, g].max()
             ok = row[g] >= ref - 0.03
@@ -383,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-csv", default=None, dest="from_csv",
                         help="comma-separated run tables to rebuild the page from, no runs")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--auto", default=None, type=json.loads,
+                        help="a tuning variant: JSON keyword arguments of "
+                        "rs.strategies.Auto (plus 'order', 'cma'; see auto_strategy)")
     parser.add_argument("--note", default=None,
                         help="a Markdown file inserted after the page's header (what was run)")
     args = parser.parse_args(argv)
@@ -402,10 +433,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown methods {unknown}; known: {METHODS}")
         if args.quick:
             df = run(methods, [3, 7, 12, 15, 21], [1], [2], [100, 500], args.jobs, args.rng,
-                     args.csv)
+                     args.csv, args.auto)
         else:
             df = run(methods, _ints(args.functions), _ints(args.instances), _ints(args.dims),
-                     _ints(args.mults), args.jobs, args.rng, args.csv)
+                     _ints(args.mults), args.jobs, args.rng, args.csv, args.auto)
         elapsed = time.perf_counter() - t0
     for mult in sorted(df["mult"].unique()):
         at = df[df["mult"] == mult]

@@ -26,6 +26,7 @@ from .solvers.least_squares import as_lsq_bounds
 from .solvers.minimize import as_box
 from .starts import Around
 from .stop import MaxEvaluations, as_rules
+from .strategies.portfolio import Auto, solver_set
 
 __all__ = ["MultistartOptimizeResult", "minimize", "least_squares", "curve_fit"]
 
@@ -71,6 +72,18 @@ class _Counted:
 
     def __call__(self, x: Any, *args: Any) -> Any:
         return self.counted(x, *args)[1]
+
+
+class _Value:
+    """``fun(x, *args)`` as a float, for solvers that take values only (CMA-ES); with
+    ``jac=True`` SciPy's ``fun`` returns ``(value, gradient)``: the value."""
+
+    def __init__(self, f: Callable, args: tuple, pair: bool) -> None:
+        self.f, self.args, self.pair = f, tuple(args), pair
+
+    def __call__(self, x: Any) -> float:
+        out = self.f(x, *self.args)
+        return float(out[0] if self.pair else out)
 
 
 def _winning_start(run: MultistartResult) -> np.ndarray:
@@ -126,22 +139,26 @@ def minimize(
     ----------
     fun, x0, args, method, jac, hess, hessp, bounds, constraints, tol, options, callback
         As for :func:`scipy.optimize.minimize`; every method works when given what it
-        needs. ``x0`` is restart 0's start. ``bounds`` is a sequence of ``(low,
+        needs. ``x0`` is restart 0's start (with ``strategy="auto"`` under a budget,
+        restart 0 is the local search from it). ``bounds`` is a sequence of ``(low,
         high)`` pairs (``None`` for no bound) or a :class:`~scipy.optimize.Bounds`.
         ``method=None`` is SciPy's choice: SLSQP with constraints, L-BFGS-B with
         bounds, else BFGS.
     n_starts : int, optional
-        Number of restarts. Default 20; with ``strategy="tiktak"`` under a
-        ``max_nfev`` budget, as many as the budget pays for.
+        Number of restarts. Default 20; with an adaptive strategy (``"auto"``,
+        ``"tiktak"``, ...) under a ``max_nfev`` budget, as many as the budget pays for.
     max_nfev : int, optional
         Total calls of ``fun`` over the whole run (start sampling included): never
         exceeded. With independent restarts each restart may use
         ``max_nfev // n_starts``.
     strategy : "auto", "independent", "tiktak", "mlsl" or a Strategy, default="auto"
-        ``"auto"``: TikTak (Sobol' sampling, then searches pulled towards the best
-        point; the package's best budgeted strategy, see ``docs/benchmarks-global.md``)
-        when every bound is finite, ``max_nfev`` is given and there is neither
-        ``x0`` nor ``constraints``; else independent restarts.
+        ``"auto"``, when every bound is finite, ``max_nfev`` is given and there are
+        no ``constraints``: :class:`~restarts.strategies.Auto`, a portfolio of a
+        first local search (``method``, from ``x0`` if given), CMA-ES restarts
+        (:class:`~restarts.solvers.CMA`, BIPOP), TikTak's local searches and
+        coordinate searches sharing the budget — the setting measured on COCO's BBOB
+        suite against pycma's IPOP/BIPOP-CMA-ES in ``docs/benchmarks-bbob.md``.
+        Otherwise independent restarts.
     starts : array (n_starts, d) or sampler, optional
         Start points of independent restarts. Default :class:`restarts.starts.Around`
         ``(x0, bounds)``: restart 0 at ``x0``; others uniform where both bounds are
@@ -186,16 +203,17 @@ def minimize(
     if method is None:
         method = "SLSQP" if constraints else ("L-BFGS-B" if box is not None else "BFGS")
     finite = box is not None and bool(np.isfinite(box).all())
+    portfolio = False
     if isinstance(strategy, str) and strategy == "auto":
-        budgeted = finite and max_nfev is not None and x0 is None and not constraints
-        strategy = "tiktak" if budgeted else "independent"
+        portfolio = finite and max_nfev is not None and not constraints
+        strategy = Auto(x0=x0) if portfolio else "independent"
     independent = isinstance(strategy, str) and strategy == "independent"
     if n_starts is None:
         n_starts = max_nfev if (max_nfev is not None and not independent) else 20
     n_starts = check_int(n_starts, "n_starts", owner, low=1)
     per_restart = None
     rules = as_rules(multistart_options.pop("stop", None), owner)
-    if x0 is not None and not independent:
+    if x0 is not None and not (independent or portfolio):
         raise ValueError(f"The 'x0' parameter of {owner} is the first start of independent "
                          f"restarts, but strategy={strategy!r} chooses its own starts: drop x0 "
                          "or use strategy='independent'.")
@@ -213,7 +231,10 @@ def minimize(
                       callback=callback)
     if starts is None and independent:
         starts = _around(x0, box, owner)
-    run = multistart(solver, n_starts, starts=starts, rng=rng, n_jobs=n_jobs,
+    run_solver: Any = solver
+    if portfolio:  # the default of docs/benchmarks-bbob.md: CMA-ES and this local search
+        run_solver = solver_set(_Value(fun, solver.args, jac is True), box, local=solver)
+    run = multistart(run_solver, n_starts, starts=starts, rng=rng, n_jobs=n_jobs,
                      strategy=strategy, stop=rules or None, **multistart_options)
     return _minimize_result(run, solver)
 

@@ -157,8 +157,9 @@ def test_max_nfev_is_a_hard_cap_and_nfev_counts_every_call(strategy):
     fun, calls = _counting(lambda x: float(rosen(x)))
     res = rs.minimize(fun, bounds=BOX4, max_nfev=700, strategy=strategy, rng=0)
     assert res.nfev == len(calls) <= 700
-    if strategy == "auto":  # finite bounds and a budget: TikTak, whose sampling counts too
-        assert res.multistart.config["strategy"] == "tiktak"
+    if strategy == "auto":  # finite bounds and a budget: the portfolio; TikTak's sampling counts
+        assert res.multistart.config["strategy"] == "auto"
+        assert set(res.table["use"]) == {"cma", "local"}
         assert res.nfev > int(res.table["nfev"].sum())
         assert res.nfev >= 650  # it spends the budget
     fun, calls = _counting(lambda x: float(rosen(x)))
@@ -233,3 +234,46 @@ def test_bad_input():
         rs.minimize(rosen, x0=[0.0, 0.0], bounds=BOX4[:2], strategy="tiktak", max_nfev=100)
     with pytest.raises(ValueError, match="'method' parameter of Minimize"):
         rs.minimize(rosen, x0=[0.0, 0.0], method="newton")
+
+
+def _rotated_ellipsoid(d=10, cond=1e6, seed=1):
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(d, d)))
+    w = cond ** (np.arange(d) / (d - 1))
+    shift = np.linspace(-2.0, 3.0, d)
+
+    def f(x):
+        z = q @ (np.asarray(x, dtype=float) - shift)
+        return float(w @ z**2)
+
+    return f
+
+
+def test_default_is_the_bbob_portfolio_and_reaches_1e8_on_a_rotated_ellipsoid():
+    """The default of docs/benchmarks-bbob.md: a 1e6-conditioned rotated ellipsoid in
+    10-d to f - f* <= 1e-8 within 10,000 calls (1000 d). L-BFGS-B restarts (TikTak,
+    the default before) stop near 1e-5 there."""
+    fun, calls = _counting(_rotated_ellipsoid())
+    res = rs.minimize(fun, bounds=[(-5, 5)] * 10, max_nfev=10_000, rng=0)
+    assert res.fun <= 1e-8
+    assert res.nfev == len(calls) <= 10_000
+    assert res.multistart.config["strategy"] == "auto"
+
+
+def test_default_x0_is_restart_0_and_the_run_is_reproducible(tmp_path):
+    fun = _rotated_ellipsoid(d=4, cond=1e3)
+    kw = dict(bounds=[(-5, 5)] * 4, max_nfev=1500, rng=7)
+    x0 = [1.0, -1.0, 0.5, 2.0]
+    one = rs.minimize(fun, x0=x0, **kw)
+    np.testing.assert_array_equal(one.multistart.restarts[0].start, x0)
+    assert one.table["use"].iloc[0] == rs.strategies.Auto().members[0][0]
+    two = rs.minimize(fun, x0=x0, n_jobs=2, **kw)
+    cols = ["fun", "nfev", "use", "max_nfev"]
+    assert one.table[cols].equals(two.table[cols])
+    assert one.nfev == two.nfev <= 1500
+    path = tmp_path / "run.sqlite"
+    assert len(one.table) >= 3
+    first = rs.minimize(fun, x0=x0, n_starts=2, store=path, **kw)  # a run cut short
+    assert len(first.table) == 2
+    again = rs.minimize(fun, x0=x0, n_starts=2, store=path, **kw)  # read back
+    assert again.table[cols].equals(first.table[cols])
+    assert first.table[cols].equals(one.table[cols].iloc[:2])

@@ -138,3 +138,75 @@ def test_the_budget_is_never_overrun_when_members_sample_between_restarts():
                         stop=rs.stop.MaxEvaluations(2000))
     assert res.table["error"].isna().all()
     assert counter.nfev <= 2000 and len(res) < 200
+
+
+def test_uncapped_members_run_to_their_own_end_and_restart_0_goes_to_the_first():
+    """Restarts of an 'uncapped' member are capped by what is left only, not by
+    max(first_slice, spent): CMA-ES then ends on pycma's tolerances."""
+    counted = Counted(ellipsoid)
+    solver = solver_set(counted, [(-5, 5)] * 4)
+    members = [("local", "independent"), ("cma", "ipop")]
+    kw = dict(rng=2, stop=rs.stop.MaxEvaluations(6000))
+    free = rs.multistart(solver, 10**4, strategy=Portfolio(members, first_slice=50,
+                                                           uncapped=("cma",)), **kw)
+    t = free.table
+    assert t["use"].iloc[0] == "local"  # the first member, though both spent nothing
+    before = t["nfev"].cumsum().shift(fill_value=0)
+    cma = t["use"] == "cma"
+    assert (t.loc[cma, "max_nfev"] == 6000 - before[cma]).all()  # what was left
+    assert (t.loc[~cma, "max_nfev"] <= np.maximum(50, before[~cma])).all()
+    assert "tolfun" in free.results[int(np.flatnonzero(cma)[0])].message
+    capped = rs.multistart(solver, 10**4, strategy=Portfolio(members, first_slice=50), **kw)
+    c = capped.table
+    first_cma = c.loc[c["use"] == "cma"].iloc[0]
+    assert first_cma["max_nfev"] == 50 and first_cma["nfev"] == 50  # cut short
+    assert counted.n == int(t["nfev"].sum()) + int(c["nfev"].sum())
+
+
+def test_ratio_per_member_and_x0_as_restart_0():
+    counted = Counted(ellipsoid)
+    bounds = [(-5, 5)] * 4
+    solver = SolverSet({"local": rs.solvers.Minimize(counted, bounds=bounds),
+                        "random": RandomPoint(counted, bounds)})
+    members = [("random", "independent"), ("local", "independent")]
+    x0 = np.full(4, 1.5)
+    strategy = Portfolio(members, ratio={"random": 0.05}, x0=x0)
+    res = rs.multistart(solver, 10**4, strategy=strategy, rng=0,
+                        stop=rs.stop.MaxEvaluations(2000))
+    t = res.table
+    np.testing.assert_array_equal(res.restarts[0].start, x0)
+    assert t["use"].iloc[0] == "random" and t["nfev"].iloc[0] == 20  # its own search
+    spent = t.groupby("use")["nfev"].sum()
+    assert spent["random"] < 0.1 * spent["local"]  # 0.05 of the leader's, not 0.25
+    assert strategy.describe()["ratios"] == {"random": 0.05}
+    with pytest.raises(ValueError, match="'ratio'"):
+        Portfolio(ratio={"random": 0.0})
+    with pytest.raises(TypeError, match="'uncapped'"):
+        Portfolio(uncapped="cma")
+    with pytest.raises(ValueError, match="'x0'"):
+        Portfolio(x0=[np.nan, 1.0])
+
+
+def test_from_best_continues_from_the_best_point():
+    solver = rs.solvers.CoordinateSearch(ellipsoid, [(-5, 5)] * 4, max_sweeps=1)
+    res = rs.multistart(solver, 4, strategy=rs.strategies.portfolio.FromBest(), rng=0)
+    funs = res.table["fun"].to_numpy()
+    assert res.restarts[0].start is None
+    for k in range(1, 4):  # each starts where the best so far ended
+        best = int(np.argmin(funs[:k]))
+        np.testing.assert_array_equal(res.restarts[k].start, res.results[best].x)
+    assert funs[-1] <= funs[0]
+
+
+def test_auto_solves_a_separable_multimodal_function_and_is_deterministic():
+    """Auto's coordinate member: separable Rastrigin in 8-d to 1e-8 at 1000 d, where
+    the portfolio of CMA-ES and L-BFGS-B restarts stalls (f >= 1)."""
+    solver = solver_set(rastrigin, [(-5, 5)] * 8)
+    kw = dict(rng=1, stop=rs.stop.MaxEvaluations(8000))
+    one = rs.multistart(solver, 10**4, strategy="auto", **kw)
+    assert one.fun < 1e-8
+    two = rs.multistart(solver, 10**4, strategy="auto", n_jobs=2, backend="threading", **kw)
+    pd.testing.assert_frame_equal(table(one), table(two))
+    old = rs.multistart(solver, 10**4, strategy=Auto(members=rs.strategies.portfolio
+                                                     .default_members()), **kw)
+    assert old.fun >= 0.9

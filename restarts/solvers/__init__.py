@@ -5,6 +5,7 @@ Each solver module adds its public class here.
 
 from ._base import is_resumable
 from .cma import CMA
+from .coordinate import CoordinateSearch
 from .estimator import Estimator
 from .gmm import GaussianMixture
 from .kmeans import KMeans
@@ -13,5 +14,5 @@ from .minimize import Minimize
 from .mlp import MLP
 from .optimizers import SGD, Adam
 
-__all__ = ["Minimize", "LeastSquares", "CMA", "MLP", "KMeans", "GaussianMixture", "Estimator",
-           "Adam", "SGD", "is_resumable"]
+__all__ = ["Minimize", "LeastSquares", "CMA", "CoordinateSearch", "MLP", "KMeans",
+           "GaussianMixture", "Estimator", "Adam", "SGD", "is_resumable"]

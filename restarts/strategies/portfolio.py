@@ -6,15 +6,19 @@ restarts (TikTak) on weakly structured ones. :class:`Portfolio` runs several mem
 strategies, each with its own local solver, on one objective and one budget, and
 moves the budget online toward the member that is ahead:
 
-- the next restart goes to the member with the least ``spent_k / w_k`` (ties: the
-  first member), where ``spent_k`` counts the member's evaluations (its restarts and
-  its own sampling) and ``w_k = 1`` for the *leader* — the member holding the best
-  value found so far — and ``w_k = ratio`` for the others. So the leader gets about
-  ``1 / (1 + (K - 1) ratio)`` of the budget, and a member that takes over the lead
-  (e.g. a CMA-ES large-population run that finally finds the global basin) gets it.
+- restart 0 goes to the first member (a cheap first phase, or the user's ``x0``);
+  then the next restart goes to the member with the least ``spent_k / w_k`` (ties:
+  the first member), where ``spent_k`` counts the member's evaluations (its restarts
+  and its own sampling) and ``w_k = 1`` for the *leader* — the member holding the
+  best value found so far — and ``w_k = ratio`` for the others. So the leader gets
+  about ``1 / (1 + (K - 1) ratio)`` of the budget, and a member that takes over the
+  lead (e.g. a CMA-ES large-population run that finally finds the global basin)
+  gets it.
 - one restart may use at most ``max(first_slice, evaluations spent so far)``: a
   member that runs long cannot take the whole budget before the others have shown
-  what they do (the slices double as the run goes on).
+  what they do (the slices double as the run goes on). Members named in
+  ``uncapped`` are exempt: their restarts end on their own criteria (CMA-ES needs
+  most of a ``1000 d`` budget on ill-conditioned functions) or when the budget does.
 
 Everything depends only on the members' results in restart order, so a portfolio is
 deterministic given the run's seed (same table for any ``n_jobs``, after a resume).
@@ -37,7 +41,8 @@ import numpy as np
 from .._validation import check_int, check_real, fail
 from ._base import Strategy, StrategyContext, Task, as_task, remaining
 
-__all__ = ["Portfolio", "Auto", "SolverSet", "solver_set", "default_members"]
+__all__ = ["Portfolio", "Auto", "SolverSet", "solver_set", "default_members", "auto_members",
+           "FromBest"]
 
 
 class SolverSet:
@@ -89,30 +94,95 @@ class SolverSet:
 
 
 def solver_set(fun: Any, bounds: Any, method: str = "L-BFGS-B",
-               local_options: dict | None = None) -> SolverSet:
-    """The default :class:`SolverSet`: ``"cma"`` (:class:`~restarts.solvers.CMA`) and
-    ``"local"`` (:class:`~restarts.solvers.Minimize` with ``method``) on ``fun``.
+               local_options: dict | None = None, local: Any = None) -> SolverSet:
+    """The default :class:`SolverSet`: ``"cma"`` (:class:`~restarts.solvers.CMA`),
+    ``"local"`` (:class:`~restarts.solvers.Minimize` with ``method``, or the given
+    ``local`` solver) and ``"coord"`` (:class:`~restarts.solvers.CoordinateSearch`,
+    one sweep per call), all on ``fun`` (a value-only function: ``fun(x) -> float``).
 
     Examples
     --------
     >>> import numpy as np, restarts as rs
     >>> s = rs.strategies.portfolio.solver_set(lambda x: float(np.sum(x ** 2)), [(-1, 1)] * 2)
     >>> sorted(s.solvers), s.dim
-    (['cma', 'local'], 2)
+    (['cma', 'coord', 'local'], 2)
     """
-    from ..solvers import CMA, Minimize
+    from ..solvers import CMA, CoordinateSearch, Minimize
 
-    return SolverSet({"cma": CMA(fun, bounds=bounds),
-                      "local": Minimize(fun, bounds=bounds, method=method,
-                                        options=local_options)})
+    if local is None:
+        local = Minimize(fun, bounds=bounds, method=method, options=local_options)
+    return SolverSet({"cma": CMA(fun, bounds=bounds), "local": local,
+                      "coord": CoordinateSearch(fun, bounds=bounds, max_sweeps=1)})
 
 
-def default_members() -> list[tuple[str, Any]]:
-    """``[("cma", BIPOP()), ("local", TikTak(...))]``: rs.compare's TikTak settings."""
+def default_members(coord: bool = False) -> list[tuple[str, Any]]:
+    """``[("cma", BIPOP()), ("local", TikTak(...))]`` (rs.compare's TikTak settings),
+    and with ``coord`` also ``("coord", FromBest())`` (coordinate sweeps, each from
+    the best point of the previous ones)."""
     from .schedules import BIPOP
     from .tiktak import TikTak
 
-    return [("cma", BIPOP()), ("local", TikTak(warm_start="auto", coordinate_share=0.5))]
+    members: list[tuple[str, Any]] = [
+        ("cma", BIPOP()), ("local", TikTak(warm_start="auto", coordinate_share=0.5))]
+    return [*members, ("coord", FromBest())] if coord else members
+
+
+class FromBest(Strategy):
+    """Each restart starts where the strategy's best restart so far ended (the first
+    from ``None``: the solver's own start). For a member whose solver continues a
+    search, such as :class:`~restarts.solvers.CoordinateSearch` with ``max_sweeps``:
+    the portfolio then pays for it one slice at a time.
+
+    Parameters
+    ----------
+    max_restarts : int >= 1, optional
+        At most this many restarts (default: ``n_starts``).
+
+    Examples
+    --------
+    >>> import numpy as np, restarts as rs
+    >>> f = lambda x: float(np.sum((x - 0.3) ** 2))
+    >>> solver = rs.solvers.CoordinateSearch(f, [(-1, 1)] * 2, max_sweeps=1)
+    >>> res = rs.multistart(solver, 3, strategy=rs.strategies.portfolio.FromBest(), rng=0)
+    >>> bool(res.table["fun"].iloc[-1] <= res.table["fun"].iloc[0])
+    True
+    """
+
+    name = "from-best"
+
+    def __init__(self, max_restarts: int | None = None) -> None:
+        self.max_restarts = check_int(max_restarts, "max_restarts", "FromBest()", low=1,
+                                      allow_none=True)
+
+    def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
+        best, best_x = math.inf, None
+        n = ctx.n_starts if self.max_restarts is None else min(ctx.n_starts,
+                                                               self.max_restarts)
+        for i in range(n):
+            left = remaining(ctx)
+            if left is not None and left < 1:
+                return
+            task = Task(i, best_x) if left is None else Task(i, best_x, {"max_nfev": left})
+            records = yield [task]
+            for rec in records:
+                res = rec.result
+                if rec.error is None and res is not None and np.isfinite(res.fun) and \
+                        res.fun < best:
+                    best, best_x = float(res.fun), np.asarray(res.x, dtype=float)
+
+
+def auto_members() -> list[tuple[str, Any]]:
+    """:class:`Auto`'s members, in order (restart 0 goes to the first): TikTak on
+    ``"local"``, BIPOP-CMA-ES on ``"cma"``, independent coordinate searches on
+    ``"coord"``."""
+    members = dict(default_members(coord=True))
+    return [(key, members[key]) for key in AUTO_ORDER]
+
+
+#: The order of :func:`auto_members` (measured: docs/benchmarks-bbob.md).
+AUTO_ORDER = ("local", "cma", "coord")
+#: :class:`Auto`'s budget weights of trailing members (others: 0.25).
+AUTO_RATIO = {"coord": 0.1}
 
 
 class _MemberState:
@@ -148,8 +218,9 @@ class Portfolio(Strategy):
     members : list of (solver key, Strategy or name), optional
         Default :func:`default_members`: BIPOP-CMA-ES on ``"cma"`` and TikTak on
         ``"local"`` (L-BFGS-B).
-    ratio : float in (0, 1], default=0.25
-        Budget weight of a member that does not hold the best value (the leader's is 1).
+    ratio : float in (0, 1] or dict of str -> float, default=0.25
+        Budget weight of a member that does not hold the best value (the leader's is
+        1); a dict gives it per solver key (missing keys: 0.25).
     first_slice : int >= 1, optional
         The most evaluations of one restart while little has been spent; default
         ``100 d``.
@@ -160,6 +231,15 @@ class Portfolio(Strategy):
         use go back to the members.
     polish_with : str, default="cma"
     polish_sigma : float > 0, default=1e-3
+    uncapped : sequence of str, default=()
+        Solver keys whose restarts are not capped by ``max(first_slice, spent)``,
+        only by what is left of the budget (minus the polish reserve): they end on
+        their own termination criteria (CMA-ES: pycma's ``tolfun``, ``tolx``,
+        ``tolstagnation``, ...), so a run that needs most of the budget gets it.
+    x0 : array_like, optional
+        A start the user trusts: restart 0 is then a search of the first member's
+        solver from ``x0`` (capped as that member's restarts are); it counts as the
+        first member's.
 
     Examples
     --------
@@ -176,7 +256,8 @@ class Portfolio(Strategy):
 
     def __init__(self, members: list | None = None, ratio: float = 0.25,
                  first_slice: int | None = None, polish: float = 0.0,
-                 polish_with: str = "cma", polish_sigma: float = 1e-3) -> None:
+                 polish_with: str = "cma", polish_sigma: float = 1e-3,
+                 uncapped: Any = (), x0: Any = None) -> None:
         from . import get_strategy
 
         members = default_members() if members is None else members
@@ -190,7 +271,14 @@ class Portfolio(Strategy):
                            item, TypeError)
             checked.append((item[0], get_strategy(item[1], "Portfolio()")))
         self.members = checked
-        self.ratio = check_real(ratio, "ratio", "Portfolio()", low=0, high=1, strict_low=True)
+        if isinstance(ratio, dict):
+            self.ratios = {str(k): check_real(v, "ratio", "Portfolio()", low=0, high=1,
+                                              strict_low=True) for k, v in ratio.items()}
+            self.ratio = 0.25
+        else:
+            self.ratios = {}
+            self.ratio = check_real(ratio, "ratio", "Portfolio()", low=0, high=1,
+                                    strict_low=True)
         self.first_slice = check_int(first_slice, "first_slice", "Portfolio()", low=1,
                                      allow_none=True)
         self.polish = check_real(polish, "polish", "Portfolio()", low=0, high=1)
@@ -200,10 +288,24 @@ class Portfolio(Strategy):
         self.polish_with = polish_with
         self.polish_sigma = check_real(polish_sigma, "polish_sigma", "Portfolio()", low=0,
                                        strict_low=True)
+        if isinstance(uncapped, str) or not isinstance(uncapped, (list, tuple)) or \
+                not all(isinstance(k, str) for k in uncapped):
+            raise fail("uncapped", "Portfolio()", "a sequence of solver keys (str)", uncapped,
+                       TypeError)
+        self.uncapped = tuple(uncapped)
+        self.x0 = None if x0 is None else np.atleast_1d(np.asarray(x0, dtype=float)).ravel()
+        if self.x0 is not None and not np.isfinite(self.x0).all():
+            raise fail("x0", "Portfolio()", "a finite start point", x0)
 
     def describe(self) -> dict:
         out = super().describe()
         out["members"] = [(key, s.describe()) for key, s in self.members]
+        if self.ratios:
+            out["ratios"] = dict(self.ratios)
+        if self.uncapped:
+            out["uncapped"] = list(self.uncapped)
+        if self.x0 is not None:
+            out["x0"] = self.x0.tolist()
         return out
 
     def _members(self, ctx: StrategyContext) -> list[_Member]:
@@ -290,21 +392,29 @@ class Portfolio(Strategy):
                                 rec.result.fun < best:
                             best, best_x = float(rec.result.fun), rec.result.x
                     continue
-                weights = [1.0 if m.best <= best else self.ratio for m in alive]
+                weights = [1.0 if m.best <= best else self.ratios.get(m.key, self.ratio)
+                           for m in alive]
                 pick = min(range(len(alive)),
                            key=lambda j: (alive[j].ctx.state.nfev / weights[j], j))
-                member = alive[pick]
-                task = member.queue.pop(0)
+                first_turn = index == 0 and members[0].alive
+                member = members[0] if first_turn else alive[pick]  # restart 0: the first's
+                own = not (first_turn and self.x0 is not None)
+                if own:
+                    task = member.queue.pop(0)
+                else:  # restart 0: the first member's search from x0, not its strategy's
+                    task = Task(0, self.x0, {})
                 options = dict(task.options)
-                cap = max(first, int(ctx.state.nfev))
+                cap = None if member.key in self.uncapped else max(first, int(ctx.state.nfev))
                 left = remaining(ctx)  # refilling may have sampled: what is left now
                 if left is not None:
                     if left - reserve < 1:  # no room left for the members
-                        member.queue.insert(0, task)
+                        if own:
+                            member.queue.insert(0, task)
                         continue
-                    cap = min(cap, left - reserve)
+                    cap = left - reserve if cap is None else min(cap, left - reserve)
                 given = options.get("max_nfev")
-                options["max_nfev"] = cap if given is None else min(int(given), cap)
+                if cap is not None:
+                    options["max_nfev"] = cap if given is None else min(int(given), cap)
                 options["use"] = member.key
                 records = yield [Task(index, task.start, options)]
                 index += 1
@@ -316,7 +426,8 @@ class Portfolio(Strategy):
                         member.best = min(member.best, float(res.fun))
                         if res.fun < best:
                             best, best_x = float(res.fun), np.asarray(res.x, dtype=float)
-                    member.records.append(rec)
+                    if own:
+                        member.records.append(rec)
         finally:
             for m in members:
                 if m.gen is not None:
@@ -324,15 +435,39 @@ class Portfolio(Strategy):
 
 
 class Auto(Portfolio):
-    """The default strategy (``strategy="auto"``): the portfolio this library recommends.
+    """The default strategy (``strategy="auto"``, and ``rs.minimize``'s with finite bounds
+    and ``max_nfev``): the portfolio this library recommends.
 
-    With a :class:`SolverSet` (``rs.strategies.portfolio.solver_set(fun, bounds)``):
-    a :class:`Portfolio` of BIPOP-CMA-ES and TikTak (L-BFGS-B) restarts, and under a
-    budget a final CMA-ES polish of the best point. The settings and the evidence
-    behind them (BBOB, tuned on instances 1-5, judged on 6-15) are in
-    ``docs/benchmarks-bbob.md``. With any other solver: TikTak
+    With a :class:`SolverSet` (:func:`solver_set`): a :class:`Portfolio` whose restart
+    0 is a cheap local search (TikTak's warm start: ``d + 1`` Sobol' points, then
+    L-BFGS-B from the best, at most ``100 d`` evaluations) for early progress, as in
+    HCMA (Loshchilov, Schoenauer & Sebag 2013); then BIPOP-CMA-ES restarts that run
+    to their own termination (``uncapped``), TikTak's L-BFGS-B restarts and
+    coordinate searches (:class:`~restarts.solvers.CoordinateSearch`, which solve
+    separable functions), the budget moving to the member holding the best value.
+    The settings and the evidence behind them (BBOB, tuned on instances 1-5, judged
+    on 6-15) are in ``docs/benchmarks-bbob.md``. With any other solver: TikTak
     (:func:`restarts.compare`'s settings) when the solver exposes ``fun`` and
     ``bounds`` and accepts ``max_nfev``, else independent restarts.
+
+    Parameters
+    ----------
+    members : list of (solver key, Strategy or name), optional
+        Default :func:`auto_members`.
+    ratio : float in (0, 1] or dict, optional
+        As for :class:`Portfolio`; default :data:`AUTO_RATIO` (0.1 for ``"coord"``,
+        whose sweeps rarely pay off on non-separable functions; 0.25 for the others).
+    first_slice : int >= 1, optional
+        As for :class:`Portfolio` (default ``100 d``).
+    polish : float in [0, 1], default=0.0
+        As for :class:`Portfolio` (CMA-ES runs to its own termination already
+        reaches ``f - f* ~ 1e-12`` on smooth functions).
+    polish_sigma : float > 0, default=1e-3
+        As for :class:`Portfolio`.
+    uncapped : sequence of str, default=("cma",)
+        As for :class:`Portfolio`.
+    x0 : array_like, optional
+        As for :class:`Portfolio`: restart 0 searches from ``x0``.
 
     Examples
     --------
@@ -341,16 +476,20 @@ class Auto(Portfolio):
     >>> solver = rs.strategies.portfolio.solver_set(f, [(-5, 5)] * 3)
     >>> res = rs.multistart(solver, 10**6, strategy="auto", rng=0,
     ...                     stop=rs.stop.MaxEvaluations(3000))
-    >>> bool(res.fun < 1e-12)
-    True
+    >>> bool(res.fun < 1e-12), res.table["use"].iloc[0]
+    (True, 'local')
     """
 
     name = "auto"
 
-    def __init__(self, ratio: float = 0.25, first_slice: int | None = None,
-                 polish: float = 0.1, polish_sigma: float = 1e-3) -> None:
-        super().__init__(None, ratio=ratio, first_slice=first_slice, polish=polish,
-                         polish_sigma=polish_sigma)
+    def __init__(self, members: list | None = None, ratio: float | dict | None = None,
+                 first_slice: int | None = None, polish: float = 0.0,
+                 polish_sigma: float = 1e-3, uncapped: Any = ("cma",),
+                 x0: Any = None) -> None:
+        members = auto_members() if members is None else members
+        ratio = dict(AUTO_RATIO) if ratio is None else ratio
+        super().__init__(members, ratio=ratio, first_slice=first_slice, polish=polish,
+                         polish_sigma=polish_sigma, uncapped=uncapped, x0=x0)
 
     def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
         if isinstance(ctx.solver, SolverSet):
