@@ -347,7 +347,7 @@ def report(df: pd.DataFrame, args, img_dir: Path, elapsed: float) -> str:
             lines = verdict(table)
             if lines:
                 parts += ["Issue 15's targets for `auto` on this slice:", "", *lines, ""]
-    errors = df[df["error"].fillna("").astype(str) != ""]
+    errors = df[df["error"].astype(object).fillna("").astype(str) != ""]
     if len(errors):
         parts += ["## Errors", "", f"{len(errors)} runs raised (they score what they "
                   "reached):", ""]

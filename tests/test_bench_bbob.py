@@ -47,3 +47,19 @@ def test_quick_mode_writes_consistent_numbers(tmp_path, monkeypatch):
     text = (tmp_path / "bbob-quick.md").read_text()
     assert "## B = 500 · d, instance 1 (tuning)" in text
     assert (tmp_path / "img" / "bbob-ecdf-500d-tune-quick.png").stat().st_size > 1000
+
+
+def test_auto_variants_are_what_the_options_say():
+    """--auto '{...}' builds the tuning variants of docs/benchmarks-bbob.md."""
+    bench = load_bench()
+    rs = bench.rs
+    default = bench.auto_strategy({"ratio": 0.3})
+    assert [k for k, _ in default.members] == ["local", "cma", "coord"]
+    assert default.ratio == 0.3 and default.uncapped == ("cma",)
+    variant = bench.auto_strategy({"order": ["local", "cma"], "cma": "ipop", "polish": 0.1,
+                                   "uncapped": []})
+    assert [k for k, _ in variant.members] == ["local", "cma"]
+    assert isinstance(variant.members[1][1], rs.strategies.IPOP)
+    assert variant.polish == 0.1 and variant.uncapped == ()
+    limited = bench.auto_strategy({"coord_restarts": 2})
+    assert dict(limited.members)["coord"].max_restarts == 2

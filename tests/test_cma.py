@@ -106,3 +106,44 @@ def test_missing_cma_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "cma", None)
     with pytest.raises(ImportError, match=r"pip install 'restarts\[cma\]'"):
         rs.solvers.CMA(sphere, bounds=[(-1, 1)] * 2)
+
+
+def _rotated_ellipsoid_near_the_bounds(d=10):
+    q, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(d, d)))
+    w = 1e6 ** (np.arange(d) / (d - 1))
+    shift = np.linspace(-4.5, 4.5, d)  # some coordinates 0.5 from the box's side
+
+    def f(x):
+        z = q @ (np.asarray(x, dtype=float) - shift)
+        return float(w @ z**2)
+
+    return f
+
+
+def test_penalty_bounds_stay_in_the_box_and_converge_faster_than_the_transform():
+    """Projection + penalty (the default) vs pycma's BoundTransform on a rotated
+    1e6-conditioned ellipsoid in 10-d: evaluations to f <= 1e-8 (f* = 0), 4 seeds.
+    Measured: 3,964-4,340 vs 4,510-6,553."""
+    fun = _rotated_ellipsoid_near_the_bounds()
+    need = {}
+    for handling in ("penalty", "transform"):
+        counted = Counted(fun, record=True)
+        hits = []
+        solver = rs.solvers.CMA(counted, bounds=[(-5, 5)] * 10, bound_handling=handling)
+        for seed in range(4):
+            start = counted.n
+            r = solver(None, np.random.default_rng(seed), max_nfev=30_000)
+            assert r.fun <= 1e-8 and r.nfev == counted.n - start
+            values = np.array([fun(x) for x in counted.points[start:]])
+            hits.append(int(np.flatnonzero(values <= 1e-8)[0]) + 1)
+        assert np.abs(np.array(counted.points)).max() <= 5.0  # every point in the box
+        need[handling] = sorted(hits)
+    assert need["penalty"][-1] < 5000
+    assert np.median(need["penalty"]) < 0.9 * np.median(need["transform"])
+
+
+def test_bound_handling_is_checked_and_recorded():
+    with pytest.raises(ValueError, match="'bound_handling' parameter of CMA"):
+        rs.solvers.CMA(sphere, bounds=[(-1, 1)] * 2, bound_handling="clip")
+    assert rs.solvers.CMA(sphere, bounds=[(-1, 1)] * 2).describe()["bound_handling"] == \
+        "penalty"

@@ -103,7 +103,7 @@ class CMA(Resumable):
         costs about one IQR; as pycma's ``BoundPenalty`` scales it). ``"transform"``:
         pycma's ``BoundTransform`` (the box folded periodically). On BBOB's
         ill-conditioned functions in 10-d the transform slows convergence to 1e-8
-        about 1.5x (f10: 4,400-8,300 evaluations vs 3,900-5,000, 8 runs each; see
+        about 1.5x (f10: 4,400-8,300 evaluations vs 3,900-5,300, 8 runs each; see
         ``docs/benchmarks-bbob.md``): the long axes of the search distribution
         cross the box and fold back.
 
