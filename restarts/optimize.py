@@ -74,18 +74,6 @@ class _Counted:
         return self.counted(x, *args)[1]
 
 
-class _Value:
-    """``fun(x, *args)`` as a float, for solvers that take values only (CMA-ES); with
-    ``jac=True`` SciPy's ``fun`` returns ``(value, gradient)``: the value."""
-
-    def __init__(self, f: Callable, args: tuple, pair: bool) -> None:
-        self.f, self.args, self.pair = f, tuple(args), pair
-
-    def __call__(self, x: Any) -> float:
-        out = self.f(x, *self.args)
-        return float(out[0] if self.pair else out)
-
-
 def _winning_start(run: MultistartResult) -> np.ndarray:
     return np.asarray(run.restarts[run.best_restart].start, dtype=float)
 
@@ -233,7 +221,7 @@ def minimize(
         starts = _around(x0, box, owner)
     run_solver: Any = solver
     if portfolio:  # the default of docs/benchmarks-bbob.md: CMA-ES and this local search
-        run_solver = solver_set(_Value(fun, solver.args, jac is True), box, local=solver)
+        run_solver = solver_set(solver.value, box, local=solver)
     run = multistart(run_solver, n_starts, starts=starts, rng=rng, n_jobs=n_jobs,
                      strategy=strategy, stop=rules or None, **multistart_options)
     return _minimize_result(run, solver)

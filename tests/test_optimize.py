@@ -277,3 +277,20 @@ def test_default_x0_is_restart_0_and_the_run_is_reproducible(tmp_path):
     again = rs.minimize(fun, x0=x0, n_starts=2, store=path, **kw)  # read back
     assert again.table[cols].equals(first.table[cols])
     assert first.table[cols].equals(one.table[cols].iloc[:2])
+
+
+def test_jac_true_samples_the_value_like_an_analytic_jac():
+    """With jac=True, fun returns (value, gradient): TikTak's Sobol' sampling (a member
+    of the default) ranks the values, so its starts match a run with jac=callable."""
+
+    def pair(x):
+        return float(rosen(x)), rosen_der(x)
+
+    kw = dict(bounds=BOX4, max_nfev=1500, strategy="tiktak", rng=3)
+    a = rs.minimize(pair, jac=True, **kw)
+    b = rs.minimize(rosen, jac=rosen_der, **kw)
+    starts = [c for c in a.table.columns if c.startswith("x0_")]
+    assert starts and len(a.table) > 2
+    np.testing.assert_array_equal(a.table[starts].to_numpy(), b.table[starts].to_numpy())
+    c = rs.minimize(pair, jac=True, bounds=BOX4, max_nfev=1500, rng=3)  # the default
+    assert c.fun < 1e-10 and c.nfev <= 1500

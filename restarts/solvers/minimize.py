@@ -145,6 +145,16 @@ class _WithArgs:
         return self.f(*xs, *self.args)
 
 
+class _FirstOf:
+    """``f(x)[0]`` as a float: the value of a ``(value, gradient)`` function (picklable)."""
+
+    def __init__(self, f: Callable) -> None:
+        self.f = f
+
+    def __call__(self, x: Any) -> float:
+        return float(self.f(x)[0])
+
+
 class Minimize(Solver):
     """A local search with :func:`scipy.optimize.minimize` from each start point.
 
@@ -265,6 +275,12 @@ class Minimize(Solver):
         if ctol is None:
             ctol = float(self.options.get("catol", 2e-4)) if method == "COBYLA" else 1e-6
         self.ctol = float(ctol)
+
+    @property
+    def value(self) -> Callable:
+        """``x -> float``: the objective's value (``args`` bound; with ``jac=True`` the
+        first of ``fun``'s pair), for samplers and value-only solvers."""
+        return _FirstOf(self.fun) if self.jac is True else self.fun
 
     @property
     def constrained(self) -> bool:

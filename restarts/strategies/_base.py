@@ -135,8 +135,11 @@ class Independent(Strategy):
 
 
 def objective_of(ctx: StrategyContext, owner: str) -> tuple[Any, np.ndarray]:
-    """``(fun, bounds)`` of the run's solver: sampling strategies evaluate ``fun`` in a box."""
-    fun = getattr(ctx.solver, "fun", None)
+    """``(fun, bounds)`` of the run's solver: sampling strategies evaluate ``fun`` in a box
+    (the solver's ``value`` when it has one: ``Minimize`` with ``jac=True``)."""
+    fun = getattr(ctx.solver, "value", None)
+    if not callable(fun):
+        fun = getattr(ctx.solver, "fun", None)
     bounds = getattr(ctx.solver, "bounds", None)
     if not callable(fun) or bounds is None:
         raise ValueError(
