@@ -64,6 +64,7 @@ def problems(quick: bool) -> list[tuple[str, object, list[rs.strategies.Racing]]
     digits = load_digits()
     pca = PCA(10, random_state=0).fit_transform(digits.data)
     gmm = rs.solvers.GaussianMixture(pca, 10, covariance_type="full")
+    gmm_random = rs.solvers.GaussianMixture(pca, 10, covariance_type="full", init="random")
     n_dig = 600 if quick else len(digits.data)
     net = rs.solvers.MLP(digits.data[:n_dig] / 16, digits.target[:n_dig], hidden=(32,),
                          activation="relu", init="xavier_uniform", lr=1e-3,
@@ -72,8 +73,10 @@ def problems(quick: bool) -> list[tuple[str, object, list[rs.strategies.Racing]]
     return [
         ("moons, 8 tanh units, full batch, 270 epochs", moons, [Racing(eta=2, min_budget=20)]),
         (f"k-means random init, blobs {n_blobs // 1000}k x 20, k=20", kmeans,
-         [Racing(eta=3, min_budget=3)]),
+         [Racing(eta=4, min_budget=2)]),
         ("GMM full, digits PCA-10, k=10", gmm, [Racing(eta=4, min_budget=2)]),
+        ("GMM full, random init, digits PCA-10, k=10", gmm_random,
+         [Racing(eta=3, min_budget=5)]),
         # the default first rung (100 // 27 = 3 epochs), and the cheapest safe one
         (f"64-32-10 net, digits{' 600' if quick else ''}, Adam 1e-3, batch 32", net,
          [Racing(eta=3, min_budget=3), Racing(eta=2, min_budget=6 if quick else 20)]),

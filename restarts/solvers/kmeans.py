@@ -58,6 +58,8 @@ class LloydState:
     todo: np.ndarray
     out: list
     it: int = 0
+    #: the iteration whose assignment step :meth:`KMeans.current` already ran (-1: none)
+    assigned: int = -1
 
 
 class KMeans(Resumable):
@@ -216,17 +218,28 @@ default="k-means++"
         """The clustering so far: the current centres with their labels.
 
         After ``k`` iterations this is what ``KMeans(..., max_iter=k)`` returns (the
-        labels of the current centres, computed on copies: the state is unchanged).
+        labels of the current centres). For a one-restart state this is the next
+        iteration's assignment step, kept in the state so that ``advance`` does not
+        repeat it: the iterations and their results are the same as without the call.
         """
         if not state.active.size:
             return self._result(*state.out[0])
-        lab, ub, lb = state.lab[:1].copy(), state.ub[:1].copy(), state.lb[:1].copy()
         with one_blas_thread():
-            self._estep(state.centres, state.active, state.shift, lab, ub, lb,
-                        np.arange(1))
+            if state.active.size == 1 and state.it > 0:
+                # The next iteration's assignment step, done now and kept (it is the same
+                # computation): racing reads every rung's result without paying for it twice.
+                if state.assigned != state.it:
+                    self._estep(state.centres, state.active, state.shift, state.lab,
+                                state.ub, state.lb, np.arange(1))
+                    state.assigned = state.it
+                lab = state.lab
+            else:
+                lab, ub, lb = state.lab[:1].copy(), state.ub[:1].copy(), state.lb[:1].copy()
+                self._estep(state.centres, state.active, state.shift, lab, ub, lb,
+                            np.arange(1))
             centres = state.centres[0]
             inertia = self._inertia(centres, lab[0])
-        return self._result(centres, lab[0], inertia, state.it, False)
+        return self._result(centres, lab[0].copy(), inertia, state.it, False)
 
     def solve_batch(
         self, starts: Sequence[Any] | None, rngs: Sequence[np.random.Generator]
@@ -621,8 +634,9 @@ default="k-means++"
         for it in range(st.it, min(self.max_iter, st.it + budget)):
             if not active.size:
                 break
-            self._estep(centres, active, shift, lab, ub, lb,
-                        st.todo if it == 0 else np.arange(active.size))
+            if it != st.assigned:  # else current() ran this assignment step already
+                self._estep(centres, active, shift, lab, ub, lb,
+                            st.todo if it == 0 else np.arange(active.size))
             changed = lab != lab_old
             n_changed = changed.sum(axis=1)
             strict = n_changed == 0

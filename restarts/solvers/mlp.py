@@ -676,6 +676,10 @@ class MLP(Resumable):
                              rngs=[g for s in states for g in s.rngs], curves=cat("curves"),
                              step=states[0].step, epoch=states[0].epoch)
 
+    def current_stack(self, state: TrainingState) -> list[LocalResult]:
+        """``current`` of every restart of a stacked ``state``, in one batched pass."""
+        return self._results(state)
+
     def unstack(self, state: TrainingState) -> list[TrainingState]:
         """The restarts of a stacked ``state``, one state each (copies)."""
 

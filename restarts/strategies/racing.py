@@ -101,8 +101,9 @@ class RungStep:
         state = solver.begin(start, rng) if self.begin else start
         return self._record(solver.advance(state, self.units))
 
-    def _record(self, state: Any) -> LocalResult:
-        result = self.solver.current(state)
+    def _record(self, state: Any, result: LocalResult | None = None) -> LocalResult:
+        if result is None:
+            result = self.solver.current(state)
         return dataclasses.replace(result, extra={**result.extra, _STATE: state,
                                                   _FINISHED: bool(self.solver.finished(state))})
 
@@ -116,7 +117,9 @@ class BatchRungStep(RungStep):
         states = ([solver.begin(p, g) for p, g in zip(payloads, rngs, strict=True)]
                   if self.begin else list(payloads))
         group = solver.advance(solver.stack(states), self.units)
-        return [self._record(s) for s in solver.unstack(group)]
+        each = getattr(solver, "current_stack", None)  # every result in one pass, if offered
+        results = each(group) if each is not None else [None] * len(states)
+        return [self._record(s, r) for s, r in zip(solver.unstack(group), results, strict=True)]
 
 
 def rung_step(solver: Any, units: int, begin: bool, rung: int = 0) -> RungStep:
