@@ -125,7 +125,7 @@ def check_basins(out: str, _: Path) -> None:
 def check_racing(out: str, _: Path) -> None:
     found = rows(out, rf"^(.+?)\s+({NUM})\s+({NUM})\s+({NUM})\s+(\d+)/(\d+)\s+(\d+)/(\d+)"
                       rf"\s+({NUM})\s+({NUM})\s+({NUM})\s+({NUM})\s+(True|False)\s*$")
-    assert len(found) == 5, out
+    assert len(found) == 6, out
     for (_name, spread, gap_med, gap_max, within, seeds, same, seeds2, compute, full_s, race_s,
          wall, checks) in found:
         assert checks == "True"  # pilot's final losses == full run; replay == race
