@@ -238,41 +238,72 @@ def test_bad_racing_runs_fail_before_any_work():
 
 
 class NoStack:
-    """The same MLP without stacking: racing then advances one restart at a time."""
+    """The same solver without stacking: racing then advances one restart at a time."""
 
-    def __init__(self, mlp):
-        self.mlp = mlp
+    def __init__(self, solver):
+        self.solver = solver
 
     def __getattr__(self, name):
-        if name in ("stack", "unstack", "solve_batch"):
+        if name in ("stack", "unstack", "current_stack", "solve_batch"):
             raise AttributeError(name)
-        return getattr(self.mlp, name)
+        return getattr(self.solver, name)
 
     def __call__(self, start, rng):
-        return self.mlp(start, rng)
+        return self.solver(start, rng)
 
 
-def test_mlp_rungs_run_stacked_and_equal_one_restart_at_a_time(monkeypatch):
+def _moons_mlp():
     from sklearn.datasets import make_moons
 
+    X, y = make_moons(120, noise=0.2, random_state=0)
+    return rs.solvers.MLP(X, y, hidden=(6,), epochs=54, lr=0.05, batch_size=40)
+
+
+def _blobs_kmeans(n):
+    from sklearn.datasets import make_blobs
+
+    X, _ = make_blobs(n, n_features=5, centers=8, cluster_std=1.5, random_state=2)
+    return rs.solvers.KMeans(X, 8, init="random", max_iter=54)
+
+
+@pytest.mark.parametrize("make", [_moons_mlp, lambda: _blobs_kmeans(9000),
+                                  lambda: _blobs_kmeans(400)],
+                         ids=["mlp", "kmeans-pruned", "kmeans-small"])
+def test_rungs_run_stacked_and_equal_one_restart_at_a_time(monkeypatch, make):
     from restarts.strategies import racing
 
-    X, y = make_moons(120, noise=0.2, random_state=0)
-    mlp = rs.solvers.MLP(X, y, hidden=(6,), epochs=54, lr=0.05, batch_size=40)
+    solver = make()
     calls = []
     real = racing.BatchRungStep.solve_batch
     monkeypatch.setattr(racing.BatchRungStep, "solve_batch",
                         lambda self, p, g: calls.append(len(g)) or real(self, p, g))
     strategy = rs.strategies.Racing(eta=3, min_budget=2)
-    stacked = rs.multistart(mlp, 27, strategy=strategy, rng=3)
+    stacked = rs.multistart(solver, 27, strategy=strategy, rng=3)
     assert calls and max(calls) > 1  # chunks advanced together
-    single = rs.multistart(NoStack(mlp), 27, strategy=strategy, rng=3)
-    two = rs.multistart(mlp, 27, strategy=strategy, rng=3, n_jobs=2)
+    single = rs.multistart(NoStack(solver), 27, strategy=strategy, rng=3)
+    two = rs.multistart(solver, 27, strategy=strategy, rng=3, n_jobs=2)
     cols = ["fun", "nit", "success", "budget", "rung"]
     assert stacked.table[cols].equals(single.table[cols])
     assert stacked.table[cols].equals(two.table[cols])
     for a, b in zip(stacked.results, single.results, strict=True):
         np.testing.assert_array_equal(a.x, b.x)
+    assert stacked.table["rung"].nunique() > 2
+
+
+def test_kmeans_stack_unstack_and_current_stack_agree_with_single_states():
+    km = _blobs_kmeans(9000)
+    states = [km.advance(km.begin(None, np.random.default_rng(s)), 3) for s in range(4)]
+    group = km.stack(states)
+    km.advance(group, 14)  # some finish (converge) inside the stack, others run on
+    each = [km.advance(km.begin(None, np.random.default_rng(s)), 17) for s in range(4)]
+    results = km.current_stack(group)
+    for st, got, want in zip(km.unstack(group), results, each, strict=True):
+        ref = km.current(want)
+        assert got.fun == ref.fun and np.array_equal(got.x, ref.x)
+        assert km.current(st).fun == ref.fun and km.finished(st) == km.finished(want)
+    assert any(km.finished(s) for s in each) and not all(km.finished(s) for s in each)
+    with pytest.raises(ValueError, match="'states'"):
+        km.stack([states[0], km.advance(states[1], 1)])
 
 
 def test_mlp_stack_and_unstack_are_inverse_and_need_one_epoch():

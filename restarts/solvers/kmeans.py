@@ -241,6 +241,70 @@ default="k-means++"
             inertia = self._inertia(centres, lab[0])
         return self._result(centres, lab[0].copy(), inertia, state.it, False)
 
+    def stack(self, states: Sequence[LloydState]) -> LloydState:
+        """One state iterating the one-restart ``states`` together (copies; all still
+        running, at one iteration). Racing advances a chunk this way: the assignment
+        steps of all restarts share one batched product, as in :meth:`solve_batch`."""
+        first = states[0]
+        if any(s.centres.shape[0] != 1 or s.active.size != 1 for s in states) or len(
+                {(s.it, s.assigned, s.shift is None) for s in states}) != 1:
+            raise ValueError(
+                "The 'states' parameter of KMeans.stack() must hold running one-restart "
+                "states at one iteration.")
+
+        def cat(name: str) -> np.ndarray:
+            return np.concatenate([getattr(s, name) for s in states])
+
+        return LloydState(
+            centres=cat("centres"), active=np.arange(len(states)), lab=cat("lab"),
+            ub=cat("ub"), lb=cat("lb"), lab_old=cat("lab_old"),
+            shift=None if first.shift is None else cat("shift"), sums=cat("sums"),
+            todo=np.array([i for i, s in enumerate(states) if s.todo.size], dtype=np.int64),
+            out=[None] * len(states), it=first.it, assigned=first.assigned)
+
+    def unstack(self, state: LloydState) -> list[LloydState]:
+        """The restarts of a stacked ``state``, one state each (copies)."""
+        pos = {int(r): p for p, r in enumerate(state.active)}
+        out = []
+        for r in range(state.centres.shape[0]):
+            rows = [pos[r]] if r in pos else []
+            out.append(LloydState(
+                centres=state.centres[r : r + 1].copy(), active=np.arange(len(rows)),
+                lab=state.lab[rows], ub=state.ub[rows], lb=state.lb[rows],
+                lab_old=state.lab_old[rows],
+                shift=None if state.shift is None else state.shift[rows],
+                sums=state.sums[rows], todo=np.array([0] if rows and r in state.todo else [],
+                                                     dtype=np.int64),
+                out=[state.out[r]], it=state.it, assigned=state.assigned if rows else -1))
+        return out
+
+    def current_stack(self, state: LloydState) -> list[LocalResult]:
+        """``current`` of every restart of a stacked ``state``; the assignment steps of
+        the running ones are one batched step (kept, as :meth:`current` keeps it)."""
+        active = state.active
+        with one_blas_thread():
+            if active.size and state.it > 0 and state.assigned != state.it:
+                self._estep(state.centres, active, state.shift, state.lab, state.ub,
+                            state.lb, np.arange(active.size))
+                state.assigned = state.it
+            results = []
+            pos = {int(r): p for p, r in enumerate(active)}
+            for r in range(state.centres.shape[0]):
+                if r not in pos:
+                    results.append(self._result(*state.out[r]))
+                    continue
+                lab = state.lab[pos[r]]
+                if state.it == 0:  # not assigned yet: labels of the initial centres, on copies
+                    lab, ub, lb = (a[pos[r] : pos[r] + 1].copy()
+                                   for a in (state.lab, state.ub, state.lb))
+                    self._estep(state.centres[r : r + 1], np.arange(1), None, lab, ub, lb,
+                                np.arange(1))
+                    lab = lab[0]
+                centres = state.centres[r]
+                results.append(self._result(centres, lab.copy(), self._inertia(centres, lab),
+                                            state.it, False))
+        return results
+
     def solve_batch(
         self, starts: Sequence[Any] | None, rngs: Sequence[np.random.Generator]
     ) -> list[LocalResult]:
