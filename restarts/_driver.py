@@ -391,6 +391,9 @@ def _collect(run: RunSettings, batch: list[Task], done: dict) -> tuple[list[Rest
     state = run.state
     info = {t.index: t.options for t in batch if t.options}
     pending: dict[int, Restart] = {t.index: done[t.index] for t in batch if t.index in done}
+    for i, rec in pending.items():
+        if i in info:
+            rec.info = info[i]
     order = [t.index for t in batch]
     out: list[Restart] = []
     pos = 0
@@ -401,8 +404,6 @@ def _collect(run: RunSettings, batch: list[Task], done: dict) -> tuple[list[Rest
         while pos < len(order) and order[pos] in pending:
             rec = pending.pop(order[pos])
             pos += 1
-            if rec.index in info:
-                rec.info = info[rec.index]
             out.append(rec)
             state.add(rec)
             if state.n_done == limit:
@@ -437,12 +438,11 @@ def _collect(run: RunSettings, batch: list[Task], done: dict) -> tuple[list[Rest
             try:
                 for records in chunks:
                     for rec in records:
-                        if rec.index in info:  # stored with the row: loads keep the columns
+                        if rec.index in info:  # before saving: loads keep the columns
                             rec.info = info[rec.index]
+                        pending[rec.index] = rec
                     if run.sink is not None:
                         run.sink.add(records)
-                    for rec in records:
-                        pending[rec.index] = rec
                     stopped_by = advance()
                     if stopped_by is not None:
                         break

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import alive
+from conftest import alive, child_env, wait_for
 
 import restarts as rs
 
@@ -76,9 +76,7 @@ def job(tmp_path):
 
 
 def start(script, path, log, n, n_jobs, batch="auto", backend=None):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.dirname(os.path.dirname(os.path.abspath(rs.__file__)))]
-        + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    env = child_env()
     proc = subprocess.Popen([sys.executable, str(script), str(path), str(log), str(n),
                              str(n_jobs), str(batch),
                              backend or ("loky" if n_jobs > 1 else "-")], stdout=subprocess.PIPE,
@@ -96,12 +94,6 @@ def read_log(log):
         rows = [line.split() for line in fh if line.endswith("\n")]
     return [(int(p), float(t), w, int(k)) for p, t, w, k in rows]
 
-
-def wait_for(predicate, limit=120.0):
-    t0 = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - t0 < limit, "the child made no progress"
-        time.sleep(0.02)
 
 
 def stored(path):

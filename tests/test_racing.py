@@ -7,48 +7,10 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import Decay
 
 import restarts as rs
 from restarts.strategies.racing import rung_budgets
-
-
-class Decay:
-    """A resumable toy solver: the loss falls from a random height towards a random
-    floor at a random rate, with noise from the restart's own generator. ``converge``
-    marks restarts whose loss is done (finished early) once it is below it."""
-
-    budget_unit = "steps"
-
-    def __init__(self, max_budget=27, converge=None, slow=None):
-        self.max_budget, self.converge, self.slow = max_budget, converge, slow
-
-    def begin(self, start, rng):
-        floor, height, rate = rng.uniform(0, 1), rng.uniform(1, 2), rng.uniform(0.3, 0.9)
-        if self.slow is not None and start is not None and start[0] == self.slow:
-            floor, height, rate = -1.0, 5.0, 0.95  # a late winner: bad early, best at the end
-        return {"floor": floor, "gap": height - floor, "rate": rate, "t": 0, "rng": rng,
-                "noise": 0.0}
-
-    def advance(self, state, budget):
-        for _ in range(int(budget)):
-            if self.finished(state):
-                break
-            state["gap"] *= state["rate"]
-            state["noise"] = 1e-3 * state["rng"].standard_normal()
-            state["t"] += 1
-        return state
-
-    def current(self, state):
-        fun = state["floor"] + state["gap"] + state["noise"]
-        return rs.LocalResult(x=[state["floor"]], fun=fun, nit=state["t"],
-                              success=self.finished(state))
-
-    def finished(self, state):
-        return state["t"] >= self.max_budget or (
-            self.converge is not None and state["gap"] < self.converge)
-
-    def __call__(self, start, rng):
-        return self.current(self.advance(self.begin(start, rng), self.max_budget))
 
 
 def by_hand(solver, res, n, eta, first, full):

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import Decay
 from scipy.stats import spearmanr
 
 import restarts as rs
@@ -19,46 +20,6 @@ from restarts.analysis import (
     rung_agreement,
 )
 from restarts.strategies.racing import LossCurve, rung_budgets
-
-
-class Decay:
-    """A resumable toy solver (a copy of tests/test_racing.py's): the loss falls from a
-    random height towards a random floor at a random rate, with noise from the
-    restart's own generator; ``converge`` finishes restarts early; ``scramble`` makes
-    the early ranking unrelated to the final one (the height is huge and random)."""
-
-    budget_unit = "steps"
-
-    def __init__(self, max_budget=27, converge=None, scramble=False):
-        self.max_budget, self.converge, self.scramble = max_budget, converge, scramble
-
-    def begin(self, start, rng):
-        floor, height, rate = rng.uniform(0, 1), rng.uniform(1, 2), rng.uniform(0.3, 0.9)
-        if self.scramble:  # every restart decays at the same rate from a random height
-            height, rate = floor + rng.uniform(5, 50), 0.6
-        return {"floor": floor, "gap": height - floor, "rate": rate, "t": 0, "rng": rng,
-                "noise": 0.0}
-
-    def advance(self, state, budget):
-        for _ in range(int(budget)):
-            if self.finished(state):
-                break
-            state["gap"] *= state["rate"]
-            state["noise"] = 1e-3 * state["rng"].standard_normal()
-            state["t"] += 1
-        return state
-
-    def current(self, state):
-        fun = state["floor"] + state["gap"] + state["noise"]
-        return rs.LocalResult(x=[state["floor"]], fun=fun, nit=state["t"],
-                              success=self.finished(state))
-
-    def finished(self, state):
-        return state["t"] >= self.max_budget or (
-            self.converge is not None and state["gap"] < self.converge)
-
-    def __call__(self, start, rng):
-        return self.current(self.advance(self.begin(start, rng), self.max_budget))
 
 
 def kmeans():

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import alive
+from conftest import alive, child_env, wait_for
 
 import restarts as rs
 from restarts.strategies.racing import rung_budgets
@@ -99,9 +99,7 @@ def job(tmp_path):
 
 
 def start(script, path, log, delay, n_jobs):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.dirname(os.path.dirname(os.path.abspath(rs.__file__)))]
-        + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    env = child_env()
     proc = subprocess.Popen([sys.executable, str(script), str(path), str(log), str(delay),
                              str(n_jobs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, text=True, start_new_session=True)
@@ -140,12 +138,6 @@ def latest_states(path):
     finally:
         con.close()
 
-
-def wait_for(predicate, limit=120.0):
-    t0 = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - t0 < limit, "the child made no progress"
-        time.sleep(0.01)
 
 
 def every_pair(table):

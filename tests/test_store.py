@@ -17,6 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import child_env
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
@@ -315,9 +316,7 @@ JOB = textwrap.dedent("""
 
 
 def _start(script, path):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.dirname(os.path.dirname(os.path.abspath(rs.__file__)))]
-        + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    env = child_env()
     proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE,
                             env=env, text=True)
     assert proc.stdout.readline().strip() == "go"
@@ -780,9 +779,7 @@ def test_real_read_only_mount(tmp_path):
     (tmp_path / "probe.py").write_text(RO_PROBE)
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.dirname(os.path.dirname(os.path.abspath(rs.__file__)))]
-        + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    env = child_env()
     out = subprocess.run(
         ["unshare", "-rm", "sh", "-c",
          f"mount -t tmpfs tmpfs {mnt} && cp {path} {mnt}/ && mount -o remount,ro {mnt} "

@@ -218,28 +218,12 @@ default="k-means++"
         """The clustering so far: the current centres with their labels.
 
         After ``k`` iterations this is what ``KMeans(..., max_iter=k)`` returns (the
-        labels of the current centres). For a one-restart state this is the next
+        labels of the current centres). For a running state this is the next
         iteration's assignment step, kept in the state so that ``advance`` does not
         repeat it: the iterations and their results are the same as without the call.
         """
-        if not state.active.size:
-            return self._result(*state.out[0])
-        with one_blas_thread():
-            if state.active.size == 1 and state.it > 0:
-                # The next iteration's assignment step, done now and kept (it is the same
-                # computation): racing reads every rung's result without paying for it twice.
-                if state.assigned != state.it:
-                    self._estep(state.centres, state.active, state.shift, state.lab,
-                                state.ub, state.lb, np.arange(1))
-                    state.assigned = state.it
-                lab = state.lab
-            else:
-                lab, ub, lb = state.lab[:1].copy(), state.ub[:1].copy(), state.lb[:1].copy()
-                self._estep(state.centres, state.active, state.shift, lab, ub, lb,
-                            np.arange(1))
-            centres = state.centres[0]
-            inertia = self._inertia(centres, lab[0])
-        return self._result(centres, lab[0].copy(), inertia, state.it, False)
+        return self.current_stack(state)[0]
+
 
     def stack(self, states: Sequence[LloydState]) -> LloydState:
         """One state iterating the one-restart ``states`` together (copies; all still

@@ -116,17 +116,29 @@ class BatchRungStep(RungStep):
         solver = self.solver
         states = ([solver.begin(p, g) for p, g in zip(payloads, rngs, strict=True)]
                   if self.begin else list(payloads))
-        group = solver.advance(solver.stack(states), self.units)
-        each = getattr(solver, "current_stack", None)  # every result in one pass, if offered
-        results = each(group) if each is not None else [None] * len(states)
-        return [self._record(s, r) for s, r in zip(solver.unstack(group), results, strict=True)]
+        states, results = _read_stack(solver, solver.advance(solver.stack(states), self.units))
+        return [self._record(s, r) for s, r in zip(states, results, strict=True)]
+
+
+def _stacks(solver: Any) -> bool:
+    """Whether ``solver``'s states stack (``stack`` and ``unstack``: ``MLP``, ``KMeans``)."""
+    return callable(getattr(solver, "stack", None)) and callable(
+        getattr(solver, "unstack", None))
+
+
+def _read_stack(solver: Any, group: Any) -> tuple[list, list[LocalResult]]:
+    """A stacked ``group``'s states and their current results: in one pass when the
+    solver offers ``current_stack`` (which may keep work it did ahead in the group, so it
+    runs before the split), else ``current`` of each."""
+    each = getattr(solver, "current_stack", None)
+    results = each(group) if each is not None else None
+    states = solver.unstack(group)
+    return states, results if results is not None else [solver.current(s) for s in states]
 
 
 def rung_step(solver: Any, units: int, begin: bool, rung: int = 0) -> RungStep:
     """The step that runs a rung of ``solver``: batched when its states stack."""
-    stacks = callable(getattr(solver, "stack", None)) and callable(
-        getattr(solver, "unstack", None))
-    return (BatchRungStep if stacks else RungStep)(solver, units, begin, rung)
+    return (BatchRungStep if _stacks(solver) else RungStep)(solver, units, begin, rung)
 
 
 class Racing(Strategy):
@@ -376,8 +388,8 @@ class LossCurve:
         for budget in self.budgets:
             group = solver.advance(group, budget - given)
             given = budget
-            now = solver.unstack(group) if stacked else [group]
-            results = [solver.current(s) for s in now]
+            now, results = _read_stack(solver, group) if stacked else (
+                [group], [solver.current(group)])
             for curve, state, result in zip(curves, now, results, strict=True):
                 curve["fun"].append(float(result.fun))
                 curve["nit"].append(budget if result.nit is None else int(result.nit))
@@ -386,12 +398,11 @@ class LossCurve:
                 for r, c in zip(results, curves, strict=True)]
 
     def __getattr__(self, name: str) -> Any:
-        # solve_batch only for solvers whose states stack (MLP): the restarts of a chunk
+        # solve_batch only for solvers whose states stack: the restarts of a chunk
         # then train together, as in a plain run's batches and racing's rungs
         if name in ("solve_batch", "restarts_per_batch") and "solver" in vars(self):
             solver = self.solver
-            if callable(getattr(solver, "stack", None)) and callable(
-                    getattr(solver, "unstack", None)):
+            if _stacks(solver):
                 return (self._solve_batch if name == "solve_batch"
                         else getattr(solver, "restarts_per_batch", 32))
         raise AttributeError(name)
