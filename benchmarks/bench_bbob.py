@@ -118,15 +118,17 @@ def auto_strategy(options: dict):
     options = dict(options)
     order, schedule = options.pop("order", None), options.pop("cma", None)
     coord_restarts = options.pop("coord_restarts", None)
+    separable = options.pop("separable", None)
     if "uncapped" in options:
         options["uncapped"] = tuple(options["uncapped"])
-    if order is None and schedule is None and coord_restarts is None:
+    if order is None and schedule is None and coord_restarts is None and separable is None:
         return rs.strategies.Auto(**options)
     members = dict(rs.strategies.portfolio.auto_members())
     if schedule is not None:
         members["cma"] = rs.strategies.get_strategy(schedule)
-    if coord_restarts is not None:
-        members["coord"] = rs.strategies.portfolio.FromBest(coord_restarts)
+    if coord_restarts is not None or separable is not None:
+        members["coord"] = rs.strategies.portfolio.FromBest(coord_restarts,
+                                                            separable=bool(separable))
     keys = order or list(members)
     return rs.strategies.Auto(members=[(k, members[k]) for k in keys], **options)
 

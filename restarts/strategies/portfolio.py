@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_int, check_real, fail
-from ._base import Strategy, StrategyContext, Task, as_task, remaining
+from ._base import Strategy, StrategyContext, Task, as_task, evaluate, objective_of, remaining
 
 __all__ = ["Portfolio", "Auto", "SolverSet", "solver_set", "default_members", "auto_members",
            "FromBest"]
@@ -137,6 +137,11 @@ class FromBest(Strategy):
     ----------
     max_restarts : int >= 1, optional
         At most this many restarts (default: ``n_starts``).
+    separable : bool, default=False
+        First check, with a few evaluations (:func:`~restarts.solvers.coordinate.separable`),
+        that the objective looks additively separable, and make no restart if it does
+        not: for coordinate sweeps, which solve separable functions globally and are
+        rarely worth their evaluations otherwise.
 
     Examples
     --------
@@ -150,11 +155,27 @@ class FromBest(Strategy):
 
     name = "from-best"
 
-    def __init__(self, max_restarts: int | None = None) -> None:
+    def __init__(self, max_restarts: int | None = None, separable: bool = False) -> None:
         self.max_restarts = check_int(max_restarts, "max_restarts", "FromBest()", low=1,
                                       allow_none=True)
+        self.separable = bool(separable)
+
+    def describe(self) -> dict:
+        out = super().describe()
+        if self.separable:
+            out["separable"] = True
+        return out
 
     def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
+        if self.separable:
+            from ..solvers.coordinate import separable
+
+            fun, bounds = objective_of(ctx, self.name)
+            left = remaining(ctx)
+            if left is not None and left < 2 * (len(bounds) + 2) + 1:
+                return
+            if not separable(lambda points: evaluate(ctx, fun, points), bounds, ctx.rng):
+                return
         best, best_x = math.inf, None
         n = ctx.n_starts if self.max_restarts is None else min(ctx.n_starts,
                                                                self.max_restarts)
@@ -173,9 +194,13 @@ class FromBest(Strategy):
 
 def auto_members() -> list[tuple[str, Any]]:
     """:class:`Auto`'s members, in order (restart 0 goes to the first): TikTak on
-    ``"local"``, BIPOP-CMA-ES on ``"cma"``, independent coordinate searches on
-    ``"coord"``."""
-    members = dict(default_members(coord=True))
+    ``"local"``, IPOP-CMA-ES on ``"cma"`` (the local member plays the part of BIPOP's
+    small restarts), and coordinate sweeps on ``"coord"``, each from the best one's
+    end, only if the objective looks separable (``FromBest(separable=True)``)."""
+    from .schedules import IPOP
+
+    members = dict(default_members())
+    members.update(cma=IPOP(), coord=FromBest(separable=True))
     return [(key, members[key]) for key in AUTO_ORDER]
 
 
