@@ -68,3 +68,58 @@ def test_bad_input_names_the_argument(kw, exc, match):
     args = {"bounds": [(-1, 1)] * 2, **kw}
     with pytest.raises(exc, match=match):
         rs.solvers.CoordinateSearch(rastrigin, **args)
+
+
+# -- separable(): the mixed-difference probe behind Auto's coordinate member --------------
+
+def _many(fun, counter):
+    def values(points):
+        counter.append(len(points))
+        return np.array([fun(x) for x in points])
+    return values
+
+
+def _random_separable(dim, rng):
+    """sum_k g_k(x_k) with different non-convex g_k: separable by construction."""
+    a, b, c = rng.normal(size=(3, dim))
+    return lambda x: float(np.sum(a * np.sin(3 * x + b) + c * x**2 + np.abs(x) ** 1.5))
+
+
+@pytest.mark.parametrize("dim", [2, 3, 7, 20])
+def test_separable_accepts_sums_of_one_coordinate_functions(dim):
+    from restarts.solvers.coordinate import separable
+
+    rng = np.random.default_rng(dim)
+    for fun in (_random_separable(dim, rng), rastrigin, lambda x: float(np.sum(x) + 1e3)):
+        calls = []
+        assert separable(_many(fun, calls), [(-5, 5)] * dim, rng)
+        assert sum(calls) == 2 * (dim + 2)  # its documented cost
+
+
+@pytest.mark.parametrize("dim", [2, 5, 20])
+def test_separable_rejects_interacting_coordinates(dim):
+    """A rotation, a chain (Rosenbrock: only neighbours interact), one product term."""
+    from restarts.solvers.coordinate import separable
+
+    rng = np.random.default_rng(dim)
+    q, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
+    w = 10.0 ** np.linspace(0, 3, dim)
+    funs = [lambda x: float(np.sum(w * (q @ x) ** 2)),
+            lambda x: float(np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)),
+            lambda x: float(np.sum(x**2) + 0.01 * x[0] * x[-1])]
+    for fun in funs:
+        assert not separable(_many(fun, []), [(-5, 5)] * dim, rng)
+
+
+def test_separable_edge_cases_and_bad_input():
+    from restarts.solvers.coordinate import separable
+
+    rng = np.random.default_rng(0)
+    calls = []
+    assert separable(_many(rastrigin, calls), [(-1, 1)], rng) and calls == []  # 1-d
+    nan_somewhere = lambda x: np.nan if x[0] > 0 else float(np.sum(x**2))  # noqa: E731
+    assert not separable(_many(nan_somewhere, []), [(-1, 1)] * 3, rng, repeats=8)
+    with pytest.raises(ValueError, match="'repeats'"):
+        separable(_many(rastrigin, []), [(-1, 1)] * 2, rng, repeats=0)
+    with pytest.raises(ValueError, match="'bounds'"):
+        separable(_many(rastrigin, []), [(-1, np.inf)] * 2, rng)

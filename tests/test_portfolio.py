@@ -210,3 +210,38 @@ def test_auto_solves_a_separable_multimodal_function_and_is_deterministic():
     old = rs.multistart(solver, 10**4, strategy=Auto(members=rs.strategies.portfolio
                                                      .default_members()), **kw)
     assert old.fun >= 0.9
+
+
+def test_from_best_separable_probe_decides_whether_the_coordinate_member_runs():
+    """FromBest(separable=True) spends 2 (d + 2) evaluations on the probe; on a
+    non-separable function it then makes no restart and its budget goes to the
+    others, on a separable one its sweeps run (Auto's coordinate member)."""
+    d, budget = 4, 3000
+    members = [("local", "independent"), ("coord", rs.strategies.portfolio.FromBest(
+        separable=True))]
+    def coupled(x):  # every coordinate interacts with its neighbour
+        return ellipsoid(np.asarray(x) + 0.5 * np.roll(x, 1))
+
+    for fun, separable in ((ellipsoid, True), (coupled, False), (rastrigin, True)):
+        counted = Counted(fun)
+        solver = SolverSet({"local": rs.solvers.Minimize(counted, bounds=[(-5, 5)] * d),
+                            "coord": rs.solvers.CoordinateSearch(counted, [(-5, 5)] * d,
+                                                                 max_sweeps=1)})
+        res = rs.multistart(solver, 10**4, strategy=Portfolio(members), rng=0,
+                            stop=rs.stop.MaxEvaluations(budget))
+        assert ("coord" in set(res.table["use"])) == separable
+        assert counted.n - int(res.table["nfev"].sum()) == 2 * (d + 2)  # the probe
+        assert counted.n <= budget
+    desc = rs.strategies.portfolio.FromBest(separable=True).describe()
+    assert desc["separable"] is True
+
+
+def test_auto_members_are_tiktak_ipop_and_probed_coordinate_sweeps():
+    from restarts.strategies.portfolio import FromBest, auto_members
+    from restarts.strategies.schedules import IPOP
+    from restarts.strategies.tiktak import TikTak
+
+    members = dict(auto_members())
+    assert list(members) == ["local", "cma", "coord"]
+    assert isinstance(members["local"], TikTak) and isinstance(members["cma"], IPOP)
+    assert isinstance(members["coord"], FromBest) and members["coord"].separable

@@ -466,10 +466,12 @@ class Auto(Portfolio):
     With a :class:`SolverSet` (:func:`solver_set`): a :class:`Portfolio` whose restart
     0 is a cheap local search (TikTak's warm start: ``d + 1`` Sobol' points, then
     L-BFGS-B from the best, at most ``100 d`` evaluations) for early progress, as in
-    HCMA (Loshchilov, Schoenauer & Sebag 2013); then BIPOP-CMA-ES restarts that run
-    to their own termination (``uncapped``), TikTak's L-BFGS-B restarts and
-    coordinate searches (:class:`~restarts.solvers.CoordinateSearch`, which solve
-    separable functions), the budget moving to the member holding the best value.
+    HCMA (Loshchilov, Schoenauer & Sebag 2013); then IPOP-CMA-ES restarts that run
+    to their own termination (``uncapped``) and TikTak's L-BFGS-B restarts, the
+    budget moving to the member holding the best value. Coordinate sweeps
+    (:class:`~restarts.solvers.CoordinateSearch`, which solve separable functions
+    globally) join only when a probe of ``2 (d + 2)`` evaluations finds the objective
+    additively separable (:func:`~restarts.solvers.coordinate.separable`).
     The settings and the evidence behind them (BBOB, tuned on instances 1-5, judged
     on 6-15) are in ``docs/benchmarks-bbob.md``. With any other solver: TikTak
     (:func:`restarts.compare`'s settings) when the solver exposes ``fun`` and
