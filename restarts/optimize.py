@@ -143,8 +143,9 @@ def minimize(
         ``"auto"``, when every bound is finite, ``max_nfev`` is given and there are
         no ``constraints``: :class:`~restarts.strategies.Auto`, a portfolio of a
         first local search (``method``, from ``x0`` if given), CMA-ES restarts
-        (:class:`~restarts.solvers.CMA`, BIPOP), TikTak's local searches and
-        coordinate searches sharing the budget — the setting measured on COCO's BBOB
+        (:class:`~restarts.solvers.CMA`, IPOP) and TikTak's local searches sharing
+        the budget, plus coordinate sweeps when a probe finds ``fun`` separable —
+        the setting measured on COCO's BBOB
         suite against pycma's IPOP/BIPOP-CMA-ES in ``docs/benchmarks-bbob.md``.
         Otherwise independent restarts.
     starts : array (n_starts, d) or sampler, optional

@@ -245,3 +245,41 @@ def test_auto_members_are_tiktak_ipop_and_probed_coordinate_sweeps():
     assert list(members) == ["local", "cma", "coord"]
     assert isinstance(members["local"], TikTak) and isinstance(members["cma"], IPOP)
     assert isinstance(members["coord"], FromBest) and members["coord"].separable
+
+
+class Interrupted:
+    """An objective whose job is killed (KeyboardInterrupt) at call ``limit``."""
+
+    def __init__(self, fun, limit=None):
+        self.fun, self.limit, self.n = fun, limit, 0
+
+    def __call__(self, x):
+        if self.limit is not None and self.n >= self.limit:
+            raise KeyboardInterrupt
+        self.n += 1
+        return self.fun(x)
+
+
+def coupled_ellipsoid(x):
+    return ellipsoid(np.asarray(x) + 0.5 * np.roll(x, 1))
+
+
+@pytest.mark.parametrize("fun", [ellipsoid, coupled_ellipsoid])
+def test_auto_tables_equal_for_n_jobs_and_after_resume_with_the_probe(tmp_path, fun):
+    """Auto's coordinate member probes first (evaluations outside any restart): the
+    run is still the same for any n_jobs and after an interrupted run resumes."""
+    box = [(-5, 5)] * 3
+    kw = dict(strategy="auto", rng=5, stop=rs.stop.MaxEvaluations(1500))
+    one = rs.multistart(solver_set(fun, box), 10**5, n_jobs=1, **kw)
+    two = rs.multistart(solver_set(fun, box), 10**5, n_jobs=2, backend="threading", **kw)
+    pd.testing.assert_frame_equal(table(one), table(two))
+    assert ("coord" in set(one.table["use"])) == (fun is ellipsoid)  # it is separable
+    path = tmp_path / "auto.sqlite"
+    cut = int(one.table["nfev"].iloc[:-1].sum()) + 2 * (3 + 2) + 40  # in the last restart
+    with pytest.raises(KeyboardInterrupt):
+        rs.multistart(solver_set(Interrupted(fun, cut), box), 10**5, store=path, name="a",
+                      **kw)
+    assert 1 <= len(rs.Store(path).load("a")) < len(one)
+    again = rs.multistart(solver_set(Interrupted(fun), box), 10**5, store=path, name="a",
+                          **kw)
+    pd.testing.assert_frame_equal(table(again), table(one))
