@@ -53,6 +53,8 @@ GROUPS = {
     "multimodal": range(15, 20), "weakly structured": range(20, 25),
 }
 #: Methods in a fixed order (a method's position is part of its seed).
+#: The budgets (multiples of d) issue 15 sets targets at; 100 d is measured, not judged.
+TARGET_MULTS = (1000, 10000)
 METHODS = ["auto", "portfolio", "ipop", "bipop", "independent", "tiktak", "mlsl",
            "pycma-ipop", "pycma-bipop", "dual_annealing", "differential_evolution"]
 PEERS = ["pycma-ipop", "pycma-bipop", "dual_annealing", "differential_evolution"]
@@ -346,7 +348,7 @@ def report(df: pd.DataFrame, args, img_dir: Path, elapsed: float) -> str:
                       f"{describe_slice(part)}. Share of targets reached (bold: best "
                       "per column):", "", _md(table), "",
                       f"![ECDF {tag}]({os.path.relpath(img, Path(args.out).parent)})", ""]
-            lines = verdict(table)
+            lines = verdict(table) if mult in TARGET_MULTS else []
             if lines:
                 parts += ["Issue 15's targets for `auto` on this slice:", "", *lines, ""]
     errors = df[df["error"].astype(object).fillna("").astype(str) != ""]

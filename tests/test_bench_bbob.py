@@ -47,6 +47,15 @@ def test_quick_mode_writes_consistent_numbers(tmp_path, monkeypatch):
     text = (tmp_path / "bbob-quick.md").read_text()
     assert "## B = 500 · d, instance 1 (tuning)" in text
     assert (tmp_path / "img" / "bbob-ecdf-500d-tune-quick.png").stat().st_size > 1000
+    assert "targets for `auto`" not in text  # 100 d and 500 d: measured, not judged
+    # Rebuilt from the table, a slice at one of the budgets gets its verdict.
+    relabelled = df.assign(mult=df["mult"].replace({500: 1000}))
+    relabelled.to_csv(tmp_path / "r.csv", index=False)
+    assert bench.main(["--from-csv", str(tmp_path / "r.csv"),
+                       "--out", str(tmp_path / "page.md")]) == 0
+    page = (tmp_path / "page.md").read_text()
+    at_100, at_1000 = page.split("## B = 1000 · d")
+    assert "targets for `auto`" not in at_100 and "targets for `auto`" in at_1000
 
 
 def test_auto_variants_are_what_the_options_say():
@@ -63,3 +72,7 @@ def test_auto_variants_are_what_the_options_say():
     assert variant.polish == 0.1 and variant.uncapped == ()
     limited = bench.auto_strategy({"coord_restarts": 2})
     assert dict(limited.members)["coord"].max_restarts == 2
+    assert not dict(limited.members)["coord"].separable  # the variant before the probe
+    probed = bench.auto_strategy({"separable": True, "cma": "bipop"})
+    assert dict(probed.members)["coord"].separable
+    assert isinstance(dict(probed.members)["cma"], rs.strategies.BIPOP)
