@@ -58,83 +58,35 @@ import numpy as np
 import pandas as pd
 
 from ._result import LocalResult, MultistartResult, Restart
+from ._storefile import (
+    DB_ERRORS,
+    RESTART_COLUMNS,
+    RUNGS_TABLE,
+    SCHEMA_VERSION,
+    check_path,
+    db_error,
+    ensure_writers,
+    has_table,
+    held_by,
+    live_writer,
+    open_store,
+    process_start,
+    rollback,
+    this_host,
+)
 
 __all__ = ["Store", "open_run", "encode_array", "decode_array", "SCHEMA_VERSION",
            "RunTakenError"]
 
-SCHEMA_VERSION = 1
-_APPLICATION_ID = 0x52535452  # "RSTR": marks the file as a restarts store
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _ARRAY_KINDS = frozenset("biufc")
-# What reading a damaged file can raise (text columns may hold invalid UTF-8).
-_DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
-
-_SCHEMA = """
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-CREATE TABLE runs (
-    name TEXT PRIMARY KEY,
-    created TEXT NOT NULL,
-    seed_entropy TEXT NOT NULL,
-    seed_spawn_key TEXT NOT NULL,
-    n_starts INTEGER NOT NULL,
-    strategy TEXT,
-    solver TEXT,
-    package_version TEXT,
-    config TEXT NOT NULL,
-    n_done INTEGER,
-    stopped_by TEXT,
-    finished TEXT
-);
-CREATE TABLE restarts (
-    run TEXT NOT NULL,
-    restart INTEGER NOT NULL,
-    fun REAL,
-    success INTEGER,
-    nit INTEGER,
-    nfev INTEGER,
-    time_s REAL NOT NULL,
-    error TEXT,
-    attempts INTEGER NOT NULL DEFAULT 1,
-    has_result INTEGER NOT NULL,
-    start BLOB,
-    x BLOB,
-    x_note TEXT,
-    extra TEXT,
-    message TEXT,
-    PRIMARY KEY (run, restart)
-) WITHOUT ROWID;
-"""
-_WRITERS = """CREATE TABLE IF NOT EXISTS writers (
-    run TEXT PRIMARY KEY,
-    token TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    pid_start TEXT,
-    heartbeat REAL NOT NULL
-)"""
-_RUNGS = """CREATE TABLE IF NOT EXISTS rungs (
-    run TEXT NOT NULL,
-    restart INTEGER NOT NULL,
-    rung INTEGER NOT NULL,
-    record BLOB NOT NULL,
-    state BLOB,
-    PRIMARY KEY (run, restart, rung)
-) WITHOUT ROWID"""
-# A writer on another host is presumed alive while it committed this recently (its pid
-# cannot be checked from here).
-_LEASE_S = 600.0
 #: Where a restart's task options (``Restart.info``: table columns such as a schedule's
 #: ``popsize`` or racing's ``budget`` and ``rung``) are kept in the ``extra`` JSON.
 _INFO_KEY = "restarts:info"
-_RUN_COLUMNS = ("name", "created", "seed_entropy", "seed_spawn_key", "n_starts", "strategy",
-                "solver", "package_version", "config", "n_done", "stopped_by", "finished")
-_RESTART_COLUMNS = ("run", "restart", "fun", "success", "nit", "nfev", "time_s", "error",
-                    "attempts", "has_result", "start", "x", "x_note", "extra", "message")
-_INSERT = (f"INSERT OR REPLACE INTO restarts ({', '.join(_RESTART_COLUMNS)}) "
-           f"VALUES ({', '.join('?' * len(_RESTART_COLUMNS))})")
+_INSERT = (f"INSERT OR REPLACE INTO restarts ({', '.join(RESTART_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(RESTART_COLUMNS))})")
 # Binding parameters is most of a row's cost: rows without error, note, extra or
 # message bind 10 values instead of 15.
-_INSERT_PLAIN = (f"INSERT OR REPLACE INTO restarts ({', '.join(_RESTART_COLUMNS)}) "
+_INSERT_PLAIN = (f"INSERT OR REPLACE INTO restarts ({', '.join(RESTART_COLUMNS)}) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, 1, ?, ?, NULL, NULL, '')")
 
 
@@ -273,269 +225,6 @@ def _restart_from_row(row: sqlite3.Row | tuple) -> Restart:
                    info if isinstance(info, dict) and info else None)
 
 
-# -- opening files ----------------------------------------------------------------------
-def _check_path(path: Any, param: str, owner: str) -> str:
-    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"The {param!r} parameter of {owner} must be a path (str or os.PathLike). "
-            f"Got {type(path).__name__} instead."
-        )
-    path = os.fspath(path)
-    if not isinstance(path, str):
-        raise TypeError(
-            f"The {param!r} parameter of {owner} must be a str path. Got bytes instead."
-        )
-    if not path or "\x00" in path or path == ":memory:" or path.startswith("file:"):
-        raise ValueError(
-            f"The {param!r} parameter of {owner} must be the path of a file. "
-            f"Got {path!r} instead."
-        )
-    return path
-
-
-def _classify(path: str, param: str, owner: str) -> bool:
-    """Return whether ``path`` exists as a non-empty file; refuse what cannot be a store."""
-    if os.path.isdir(path):
-        raise ValueError(
-            f"The {param!r} parameter of {owner} must be a file path. {path!r} is a directory."
-        )
-    if not os.path.exists(path):
-        parent = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(parent):
-            raise ValueError(
-                f"The {param!r} parameter of {owner} must be a path in an existing directory. "
-                f"{parent!r} does not exist."
-            )
-        return False
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
-    except OSError as exc:
-        raise ValueError(f"Cannot read the store {path!r}: {exc}.") from None
-    if not head:
-        return False
-    if head != _SQLITE_MAGIC:
-        raise ValueError(
-            f"{path!r} is not a SQLite file, so it cannot be a restarts store. "
-            "Pass a new path or an existing store."
-        )
-    return True
-
-
-def _connect(path: str, mode: str | None = None) -> sqlite3.Connection:
-    """A connection; ``mode`` ``"ro"`` or ``"immutable"`` reads a store on read-only media
-    (``"immutable"`` also when SQLite cannot create the WAL's shared-memory file there)."""
-    if mode is None:
-        con = sqlite3.connect(path, timeout=30.0, isolation_level=None,
-                              check_same_thread=False)
-        con.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash never corrupts, commits cheap
-        return con
-    from urllib.parse import quote
-
-    query = "mode=ro" if mode == "ro" else "immutable=1"
-    return sqlite3.connect(f"file:{quote(os.path.abspath(path))}?{query}", uri=True,
-                           timeout=30.0, isolation_level=None, check_same_thread=False)
-
-
-def _rollback(con: sqlite3.Connection) -> None:
-    """Roll back if a transaction is open (SQLite ends it itself on some errors, such as
-    a full disk; a second ROLLBACK would hide that error behind its own)."""
-    if con.in_transaction:
-        try:
-            con.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
-
-
-def _writable(path: str) -> bool:
-    """Whether this process may write ``path`` and create its journal files next to it
-    (``access(2)`` also says no on read-only media, even to root)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    return os.access(folder, os.W_OK) and (not os.path.exists(path)
-                                           or os.access(path, os.W_OK))
-
-
-def _read_only(path: str) -> OSError:
-    import errno
-
-    if not os.path.exists(path):
-        folder = os.path.dirname(os.path.abspath(path))
-        return OSError(errno.EACCES, (
-            f"Cannot create the store {path!r}: its directory {folder!r} is not writable "
-            "(read-only medium or permissions). Pass a path in a writable directory."))
-    return OSError(errno.EROFS, (
-        f"The store {path!r} is read-only (a read-only file, directory or medium): "
-        "rs.Store(path) can load it, but a run cannot be written to it. Copy it to a "
-        "writable directory, or pass another store=..."))
-
-
-def _db_error(path: str, exc: BaseException) -> Exception:
-    """The error to raise for SQLite's ``exc`` on the store ``path``: what went wrong
-    and what to do (a full disk, read-only media, a lock held too long), and only
-    otherwise "damaged"."""
-    import errno
-
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    text = str(exc)
-    if name.startswith("SQLITE_FULL") or "database or disk is full" in text:
-        return OSError(errno.ENOSPC, (
-            f"The store {path!r} is full: no space left on its device (or over quota). "
-            "The restarts saved so far are intact; free some space or move the store, "
-            "then run again to resume."))
-    if name.startswith("SQLITE_READONLY") or "readonly database" in text or (
-            (name.startswith("SQLITE_CANTOPEN") or "unable to open" in text)
-            and not _writable(path)):
-        return _read_only(path)
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return OSError(errno.EBUSY, (
-            f"The store {path!r} stayed locked by another connection for 30 s ({text}). "
-            "Close what holds it (an open transaction in another program), then retry."))
-    return ValueError(
-        f"{path!r} is damaged or is not a restarts store ({type(exc).__name__}: {exc}). "
-        "Restore a backup or pass a new path."
-    )
-
-
-def _validate(con: sqlite3.Connection, path: str) -> bool:
-    """Check an open file is a readable store of a known version; return whether it is empty.
-
-    Reads only: a file that fails a check is left exactly as it was. The reads share
-    one read transaction, so a store another process is creating right now is seen
-    either before or after its creation, never half made.
-    """
-    try:
-        con.execute("BEGIN")
-        try:
-            return _validate_snapshot(con, path)
-        finally:
-            _rollback(con)  # read-only: nothing to keep
-    except _DB_ERRORS as exc:
-        raise _db_error(path, exc) from None
-
-
-def _validate_snapshot(con: sqlite3.Connection, path: str) -> bool:
-    try:
-        app_id = con.execute("PRAGMA application_id").fetchone()[0]
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id == 0 and not tables:
-            return True
-        if app_id != _APPLICATION_ID or "schema_version" not in tables:
-            raise ValueError(
-                f"{path!r} is a SQLite database but not a restarts store "
-                f"(tables: {sorted(tables)[:5]}). Pass a new path; restarts will not write "
-                "into a foreign database."
-            )
-        row = con.execute("SELECT version FROM schema_version").fetchone()
-        if row is None or not isinstance(row[0], int):
-            raise ValueError(f"{path!r} has no schema version: it is damaged.")
-        if row[0] > SCHEMA_VERSION:
-            raise ValueError(
-                f"{path!r} was written by a newer restarts (schema {row[0]} > "
-                f"{SCHEMA_VERSION}). Upgrade restarts to read it."
-            )
-        missing = {"runs", "restarts"} - tables
-        if missing:
-            raise ValueError(f"{path!r} lacks the table(s) {sorted(missing)}: it is damaged.")
-        for table, expected in (("runs", _RUN_COLUMNS), ("restarts", _RESTART_COLUMNS)):
-            columns = tuple(r[1] for r in con.execute(f"PRAGMA table_info({table})"))
-            if columns != expected:
-                raise ValueError(
-                    f"{path!r} has an unexpected layout of table {table!r} "
-                    f"({', '.join(columns)[:200]}): it is damaged."
-                )
-        check = con.execute("PRAGMA quick_check").fetchall()
-        if check != [("ok",)]:
-            raise ValueError(
-                f"{path!r} failed SQLite's integrity check ({check[0][0]!s:.200}). "
-                "Restore a backup or pass a new path."
-            )
-    except _DB_ERRORS as exc:
-        raise _db_error(path, exc) from None
-    return False
-
-
-def _enable_wal(con: sqlite3.Connection) -> None:
-    """Switch the file to WAL (persistent), retrying while other connections read.
-
-    The switch needs a moment with no other reader; SQLite reports "locked" at once
-    instead of waiting, so retry briefly. If the file stays busy it keeps its
-    rollback journal (correct, only slower) and the next opener tries again.
-    """
-    for attempt in range(40):
-        try:
-            if con.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() == "wal":
-                return
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.005 * (attempt + 1))
-
-
-def _create(con: sqlite3.Connection) -> None:
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables:  # another process may have created it meanwhile
-            for stmt in _SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    con.execute(stmt)
-            con.execute(_WRITERS)
-            con.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-            con.execute(f"PRAGMA application_id={_APPLICATION_ID}")
-        con.execute("COMMIT")
-    except BaseException:
-        _rollback(con)
-        raise
-
-
-def _open(path: str, param: str, owner: str, *, create: bool) -> sqlite3.Connection | None:
-    """An open, validated connection; ``None`` when the store does not exist and not ``create``."""
-    exists = _classify(path, param, owner)
-    if not exists and not create:
-        return None
-    writable = _writable(path)
-    if create and not writable:
-        raise _read_only(path)
-    if not writable:  # read-only media: read without locks or journal files
-        for mode in ("ro", "immutable"):
-            try:
-                con = _connect(path, mode)
-            except sqlite3.Error:
-                continue
-            try:
-                empty = _validate(con, path)
-            except OSError:  # e.g. "ro" needs the WAL's -shm file, which cannot be made
-                con.close()
-                continue
-            except BaseException:
-                con.close()
-                raise
-            if empty:
-                con.close()
-                return None
-            return con
-        raise _read_only(path)
-    try:
-        con = _connect(path)
-    except _DB_ERRORS as exc:
-        raise _db_error(path, exc) from None
-    try:
-        empty = _validate(con, path)
-        if empty:
-            if not create:
-                con.close()
-                return None
-            try:
-                _create(con)
-            except _DB_ERRORS as exc:
-                raise _db_error(path, exc) from None
-        if create:
-            _enable_wal(con)
-    except BaseException:
-        con.close()
-        raise
-    return con
-
-
 def _package_version() -> str:
     from . import __version__
 
@@ -546,84 +235,10 @@ def _canon_json(value: Any) -> str:
     return json.dumps(_jsonify(value), sort_keys=True)
 
 
-# -- who writes a run ------------------------------------------------------------------
-def _host() -> str:
-    import socket
-
-    return socket.gethostname()
-
-
-def _pid_start(pid: int) -> str | None:
-    """When process ``pid`` started (Linux ``/proc``), so a reused pid is not mistaken for
-    the writer; ``None`` where unknown."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except (OSError, OverflowError):
-        return False
-    return True
-
-
-def _holder(con: sqlite3.Connection, name: str) -> tuple | None:
-    """The live writer of run ``name`` as ``(token, pid, host, heartbeat)``, or ``None``
-    (no writer, or one that died: its row is stale and may be taken over)."""
-    row = con.execute("SELECT token, pid, host, pid_start, heartbeat FROM writers "
-                      "WHERE run=?", (name,)).fetchone()
-    if row is None:
-        return None
-    try:
-        token, pid, host, pid_start, heartbeat = str(row[0]), int(row[1]), str(row[2]), \
-            row[3], float(row[4])
-    except (TypeError, ValueError):  # a damaged row holds nothing
-        return None
-    if host != _host():
-        return (token, pid, host, heartbeat) if time.time() - heartbeat < _LEASE_S else None
-    if not _pid_alive(pid):
-        return None
-    if pid_start is not None and _pid_start(pid) not in (None, str(pid_start)):
-        return None  # the pid was reused by another process
-    return token, pid, host, heartbeat
-
-
-def _held_by(path: str, name: str, holder: tuple, what: str) -> ValueError:
-    token, pid, host, heartbeat = holder
-    since = _dt.datetime.fromtimestamp(heartbeat, _dt.timezone.utc).isoformat(
-        timespec="seconds")
-    who = "this process" if (pid == os.getpid() and host == _host()) else \
-        f"process {pid} on {host}"
-    return ValueError(
-        f"Cannot {what} run {name!r} of the store {path!r}: {who} is writing it (last "
-        f"commit {since}). Wait for that run to finish or stop it (a stopped run resumes "
-        "where it was), or use another name=..."
-    )
-
-
-def _ensure_writers(con: sqlite3.Connection) -> None:
-    if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='writers'"
-                   ).fetchone() is None:
-        con.execute(_WRITERS)
-
-
-def _has_table(con: sqlite3.Connection, table: str) -> bool:
-    return con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                       (table,)).fetchone() is not None
-
-
 def _delete_run_rows(con: sqlite3.Connection, name: str) -> None:
     """Inside a write transaction: remove run ``name``'s restarts and checkpoints."""
     con.execute("DELETE FROM restarts WHERE run=?", (name,))
-    if _has_table(con, "rungs"):
+    if has_table(con, "rungs"):
         con.execute("DELETE FROM rungs WHERE run=?", (name,))
 
 
@@ -665,11 +280,11 @@ class RunSink:
             self._check_token()
             yield con
             con.execute("COMMIT")
-        except _DB_ERRORS as exc:
-            _rollback(con)
-            raise _db_error(self.path, exc) from None
+        except DB_ERRORS as exc:
+            rollback(con)
+            raise db_error(self.path, exc) from None
         except BaseException:
-            _rollback(con)
+            rollback(con)
             raise
 
     def add(self, records: Iterable[Restart]) -> None:
@@ -706,7 +321,7 @@ class RunSink:
         if not rows:
             return
         with self._writing() as con:
-            con.execute(_RUNGS)
+            con.execute(RUNGS_TABLE)
             con.execute("UPDATE writers SET heartbeat=? WHERE run=?", (time.time(), name))
             con.executemany("UPDATE rungs SET state=NULL WHERE run=? AND restart=? AND rung<?",
                             [(r[0], r[1], r[2]) for r in rows])
@@ -718,7 +333,7 @@ class RunSink:
         with a saved state holds it again in ``result.extra[state_key]``."""
         import pickle
 
-        if not _has_table(self._con, "rungs"):
+        if not has_table(self._con, "rungs"):
             return {}
         out = {}
         try:
@@ -735,8 +350,8 @@ class RunSink:
                 f"The racing checkpoints of run {self.name!r} in the store {self.path!r} are "
                 f"damaged or were written by other code ({type(exc).__name__}: {exc}). "
                 "Pass overwrite=True to recompute the run.") from None
-        except _DB_ERRORS as exc:
-            raise _db_error(self.path, exc) from None
+        except DB_ERRORS as exc:
+            raise db_error(self.path, exc) from None
         return out
 
     def n_saved(self) -> int:
@@ -749,7 +364,7 @@ class RunSink:
         with self._writing() as con:
             con.execute("UPDATE runs SET n_done=?, stopped_by=?, finished=? WHERE name=?",
                         (int(n_done), stopped_by, _now(), self.name))
-            if _has_table(con, "rungs"):  # checkpoints of a racing run: done with
+            if has_table(con, "rungs"):  # checkpoints of a racing run: done with
                 con.execute("DELETE FROM rungs WHERE run=?", (self.name,))
 
     def close(self) -> None:
@@ -787,7 +402,7 @@ def open_run(
     computing the same restarts twice or mixing two runs. A read-only store or
     directory, or a full disk, is an :class:`OSError` naming the path.
     """
-    path = _check_path(path, "store", owner)
+    path = check_path(path, "store", owner)
     if not isinstance(name, str) or not name:
         raise ValueError(
             f"The 'name' parameter of {owner} must be a non-empty str. Got {name!r} instead."
@@ -795,7 +410,7 @@ def open_run(
     config_json = _canon_json(config)
     entropy_json = json.dumps(_jsonify(root.entropy))
     key_json = json.dumps([int(k) for k in root.spawn_key])
-    con = _open(path, "store", owner, create=True)
+    con = open_store(path, "store", owner, create=True)
     assert con is not None
     import uuid
 
@@ -803,10 +418,10 @@ def open_run(
     try:
         con.execute("BEGIN IMMEDIATE")  # one writer decides whether the run exists
         try:
-            _ensure_writers(con)
-            holder = _holder(con, name)
+            ensure_writers(con)
+            holder = live_writer(con, name)
             if holder is not None:  # another live process writes this run
-                raise _held_by(path, name, holder,
+                raise held_by(path, name, holder,
                                "replace" if overwrite else "write")
             row = con.execute(
                 "SELECT seed_entropy, seed_spawn_key, config FROM runs WHERE name=?", (name,)
@@ -816,7 +431,7 @@ def open_run(
                 try:  # a damaged configuration is a damaged store, not a traceback
                     stored = _identity(row[2])
                 except (ValueError, TypeError) as exc:
-                    raise _db_error(path, exc) from None
+                    raise db_error(path, exc) from None
             now = _identity(config_json)
             same = row is not None and (row[0], row[1]) == (entropy_json, key_json) and \
                 not _differences(stored, now)
@@ -826,14 +441,14 @@ def open_run(
             # as it was.
             done: dict[int, Restart] = {}
             if same:
-                cur = con.execute(f"SELECT {', '.join(_RESTART_COLUMNS)} FROM restarts "
+                cur = con.execute(f"SELECT {', '.join(RESTART_COLUMNS)} FROM restarts "
                                   "WHERE run=? ORDER BY restart", (name,))
                 try:
                     for r in cur:
                         rec = _restart_from_row(r)
                         done[rec.index] = rec
                 except (ValueError, TypeError, json.JSONDecodeError) as exc:
-                    raise _db_error(path, exc) from None
+                    raise db_error(path, exc) from None
             if row is not None and not same:
                 _delete_run_rows(con, name)
                 con.execute("DELETE FROM runs WHERE name=?", (name,))
@@ -852,15 +467,15 @@ def open_run(
                             (int(config.get("n_starts", 0)), config_json, name))
             con.execute("INSERT OR REPLACE INTO writers (run, token, pid, host, pid_start, "
                         "heartbeat) VALUES (?,?,?,?,?,?)",
-                        (name, token, os.getpid(), _host(), _pid_start(os.getpid()),
+                        (name, token, os.getpid(), this_host(), process_start(os.getpid()),
                          time.time()))
             con.execute("COMMIT")
         except BaseException:
-            _rollback(con)
+            rollback(con)
             raise
-    except _DB_ERRORS as exc:
+    except DB_ERRORS as exc:
         con.close()
-        raise _db_error(path, exc) from None
+        raise db_error(path, exc) from None
     except BaseException:
         con.close()
         raise
@@ -957,8 +572,8 @@ class Store:
     _OWNER = "Store()"
 
     def __init__(self, path: Any) -> None:
-        self.path = _check_path(path, "path", self._OWNER)
-        con = _open(self.path, "path", self._OWNER, create=False)
+        self.path = check_path(path, "path", self._OWNER)
+        con = open_store(self.path, "path", self._OWNER, create=False)
         if con is not None:
             con.close()
 
@@ -966,7 +581,7 @@ class Store:
         return f"Store({self.path!r})"
 
     def _read(self) -> sqlite3.Connection | None:
-        return _open(self.path, "path", self._OWNER, create=False)
+        return open_store(self.path, "path", self._OWNER, create=False)
 
     def names(self) -> list[str]:
         """Names of the stored runs, oldest first."""
@@ -997,15 +612,15 @@ class Store:
                 "r.seed_entropy, r.seed_spawn_key, r.package_version FROM runs r "
                 "LEFT JOIN restarts x ON x.run = r.name GROUP BY r.name ORDER BY r.rowid"
             ).fetchall()
-        except _DB_ERRORS as exc:
-            raise _db_error(self.path, exc) from None
+        except DB_ERRORS as exc:
+            raise db_error(self.path, exc) from None
         finally:
             con.close()
         try:
             df = pd.DataFrame(rows, columns=columns)
             df["best_fun"] = df["best_fun"].astype(float)
         except (TypeError, ValueError) as exc:
-            raise _db_error(self.path, exc) from None
+            raise db_error(self.path, exc) from None
         return df
 
     def load(self, name: str, *, canonical: Any = None) -> MultistartResult:
@@ -1036,7 +651,7 @@ class Store:
             if run is None:
                 raise self._missing(name, [r[0] for r in con.execute("SELECT name FROM runs")])
             n_done = run[4]
-            sql = f"SELECT {', '.join(_RESTART_COLUMNS)} FROM restarts WHERE run=?"
+            sql = f"SELECT {', '.join(RESTART_COLUMNS)} FROM restarts WHERE run=?"
             args: tuple = (name,)
             if n_done is not None:
                 sql += " AND restart < ?"
@@ -1046,14 +661,14 @@ class Store:
             config = json.loads(run[3])
             entropy = json.loads(run[0])
             spawn_key = tuple(json.loads(run[1]))
-        except _DB_ERRORS as exc:
-            raise _db_error(self.path, exc) from None
+        except DB_ERRORS as exc:
+            raise db_error(self.path, exc) from None
         except ValueError as exc:
             if "no run named" in str(exc):
                 raise
-            raise _db_error(self.path, exc) from None
+            raise db_error(self.path, exc) from None
         except (TypeError, KeyError, AttributeError) as exc:
-            raise _db_error(self.path, exc) from None
+            raise db_error(self.path, exc) from None
         finally:
             con.close()
         try:
@@ -1061,7 +676,7 @@ class Store:
             strategy = config.get("strategy")
             strategy = strategy.get("strategy") if isinstance(strategy, dict) else strategy
         except (TypeError, ValueError, AttributeError) as exc:
-            raise _db_error(self.path, exc) from None
+            raise db_error(self.path, exc) from None
         return MultistartResult(
             restarts=restarts, seed_entropy=entropy, seed_spawn_key=spawn_key,
             ftol=ftol, xtol=xtol, canonical=canonical,
@@ -1091,18 +706,18 @@ class Store:
                 has_writers = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' "
                                           "AND name='writers'").fetchone() is not None
                 if has_writers:
-                    holder = _holder(con, name)
+                    holder = live_writer(con, name)
                     if holder is not None:
-                        raise _held_by(self.path, name, holder, "delete")
+                        raise held_by(self.path, name, holder, "delete")
                     con.execute("DELETE FROM writers WHERE run=?", (name,))
                 _delete_run_rows(con, name)
                 con.execute("DELETE FROM runs WHERE name=?", (name,))
                 con.execute("COMMIT")
             except BaseException:
-                _rollback(con)
+                rollback(con)
                 raise
-        except _DB_ERRORS as exc:
-            raise _db_error(self.path, exc) from None
+        except DB_ERRORS as exc:
+            raise db_error(self.path, exc) from None
         finally:
             con.close()
 

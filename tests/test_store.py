@@ -697,11 +697,11 @@ def test_a_full_disk_is_an_oserror_naming_the_store_and_what_was_saved_stays(tmp
                                                                             monkeypatch):
     import errno
 
-    import restarts.store as store_module
+    import restarts._storefile as storefile
 
     path = str(tmp_path / "full.sqlite")
     rs.multistart(big, 2, starts=np.zeros((2, 1)), rng=0, store=path, name="small")
-    real = store_module._connect
+    real = storefile._connect
 
     def tiny(p, *mode):  # the file may grow by 60 pages only: a full disk
         con = real(p, *mode)
@@ -709,7 +709,7 @@ def test_a_full_disk_is_an_oserror_naming_the_store_and_what_was_saved_stays(tmp
         con.execute(f"PRAGMA max_page_count={pages + 60}")
         return con
 
-    monkeypatch.setattr(store_module, "_connect", tiny)
+    monkeypatch.setattr(storefile, "_connect", tiny)
     with pytest.raises(OSError) as info:
         rs.multistart(big, 200, starts=np.arange(200.0).reshape(-1, 1), rng=0, store=path,
                       name="big", batch_size=5)
