@@ -115,23 +115,32 @@ def _as_curves(curves: Any, owner: str) -> _Curves:
 
 def _rung_columns(c: _Curves, eta: Any, min_budget: Any, owner: str) -> tuple[int, list[int]]:
     """``eta`` checked, and the columns of ``c`` holding racing's rungs."""
-    from .strategies.racing import rung_budgets
-
     eta = check_int(eta, "eta", owner, low=2)
     full = int(c.budgets[-1])
     first = int(c.budgets[0]) if min_budget is None else check_int(
         min_budget, "min_budget", owner, low=1, high=full)
-    rungs = rung_budgets(first, full, eta)
-    where = {int(b): j for j, b in enumerate(c.budgets)}
-    missing = [b for b in rungs if b not in where]
-    if missing:
+    rungs, cols = _columns(c, first, eta)
+    if cols is None:
+        missing = [b for b in rungs if b not in set(c.budgets.tolist())]
         raise ValueError(
             f"The 'min_budget' parameter of {owner} (with eta={eta}) needs the losses at "
             f"the rung budgets {rungs}, but the curves have none at {missing}. Record the "
             f"curves at those budgets (LossCurve(solver, Racing(eta={eta}, "
             f"min_budget={first}))) or pick min_budget and eta to match the recorded "
             f"budgets {c.budgets.tolist()}.")
-    return eta, [where[b] for b in rungs]
+    return eta, cols
+
+
+def _columns(c: _Curves, first: int, eta: int) -> tuple[list[int], list[int] | None]:
+    """Racing's rung budgets from ``first`` and the columns of ``c`` holding them
+    (``None`` when the curves miss one)."""
+    from .strategies.racing import rung_budgets
+
+    rungs = rung_budgets(int(first), int(c.budgets[-1]), eta)
+    where = {int(b): j for j, b in enumerate(c.budgets)}
+    if any(b not in where for b in rungs):
+        return rungs, None
+    return rungs, [where[b] for b in rungs]
 
 
 def _halving(fun: np.ndarray, finished: np.ndarray, cols: list[int],
@@ -475,17 +484,13 @@ def _replays(c: _Curves, cols: list[int], eta: int, n: int, rtol: float, replays
 def _scan(c: _Curves, n: int, etas: Sequence[int], rtol: float, level: float,
           replays: int, seed: int) -> pd.DataFrame:
     """Every ``(eta, min_budget)`` the curves hold the rungs of, cheapest first."""
-    from .strategies.racing import rung_budgets
-
-    full = int(c.budgets[-1])
-    where = {int(b): j for j, b in enumerate(c.budgets)}
     rows = []
     for eta in etas:
         for first in c.budgets[:-1].tolist():
-            rungs = rung_budgets(int(first), full, eta)
-            if len(rungs) < 2 or any(b not in where for b in rungs):
+            rungs, cols = _columns(c, first, eta)
+            if len(rungs) < 2 or cols is None:
                 continue
-            share, ratio, _ = _replays(c, [where[b] for b in rungs], eta, n, rtol, replays,
+            share, ratio, _ = _replays(c, cols, eta, n, rtol, replays,
                                        np.random.default_rng(seed))
             rows.append({"eta": eta, "min_budget": int(first), "rungs": len(rungs),
                          "share_within": share, "compute_ratio": ratio,

@@ -413,8 +413,7 @@ def held_by(path: str, name: str, holder: tuple, what: str) -> ValueError:
 
 
 def ensure_writers(con: sqlite3.Connection) -> None:
-    if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='writers'"
-                   ).fetchone() is None:
+    if not has_table(con, "writers"):
         con.execute(_WRITERS)
 
 

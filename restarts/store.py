@@ -703,9 +703,7 @@ class Store:
                 if con.execute("SELECT 1 FROM runs WHERE name=?", (name,)).fetchone() is None:
                     names = [r[0] for r in con.execute("SELECT name FROM runs")]
                     raise self._missing(name, names)
-                has_writers = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' "
-                                          "AND name='writers'").fetchone() is not None
-                if has_writers:
+                if has_table(con, "writers"):
                     holder = live_writer(con, name)
                     if holder is not None:
                         raise held_by(self.path, name, holder, "delete")

@@ -117,6 +117,9 @@ def test_separable_edge_cases_and_bad_input():
     rng = np.random.default_rng(0)
     calls = []
     assert separable(_many(rastrigin, calls), [(-1, 1)], rng) and calls == []  # 1-d
+    from restarts.solvers.coordinate import separable_cost
+
+    assert separable_cost(1) == 0 and separable_cost(7, repeats=3) == 3 * (7 + 2)
     nan_somewhere = lambda x: np.nan if x[0] > 0 else float(np.sum(x**2))  # noqa: E731
     assert not separable(_many(nan_somewhere, []), [(-1, 1)] * 3, rng, repeats=8)
     with pytest.raises(ValueError, match="'repeats'"):

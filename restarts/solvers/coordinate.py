@@ -29,12 +29,18 @@ from .._result import LocalResult
 from .._validation import check_bounds, check_callable, check_int, check_real
 from ._base import Solver, describe_objective, start_point
 
-__all__ = ["CoordinateSearch", "separable"]
+__all__ = ["CoordinateSearch", "separable", "separable_cost"]
+
+
+def separable_cost(dim: int, repeats: int = 2) -> int:
+    """Evaluations :func:`separable` spends in ``dim`` dimensions (none below 2-d)."""
+    return repeats * (dim + 2) if dim >= 2 else 0
 
 
 def separable(values: Callable[[np.ndarray], np.ndarray], bounds: Any,
               rng: np.random.Generator, repeats: int = 2, rtol: float = 1e-9) -> bool:
-    """Whether ``fun`` looks additively separable, from ``repeats (d + 2)`` evaluations.
+    """Whether ``fun`` looks additively separable, from ``repeats (d + 2)`` evaluations
+    (:func:`separable_cost`).
 
     At a random point ``a`` of the box, a function ``f(x) = sum_k g_k(x_k)`` changes by
     the sum of its one-coordinate changes when every coordinate moves at once:

@@ -168,11 +168,11 @@ class FromBest(Strategy):
 
     def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
         if self.separable:
-            from ..solvers.coordinate import separable
+            from ..solvers.coordinate import separable, separable_cost
 
             fun, bounds = objective_of(ctx, self.name)
             left = remaining(ctx)
-            if left is not None and left < 2 * (len(bounds) + 2) + 1:
+            if left is not None and left <= separable_cost(len(bounds)):  # no sweep after it
                 return
             if not separable(lambda points: evaluate(ctx, fun, points), bounds, ctx.rng):
                 return
