@@ -206,8 +206,8 @@ def auto_members() -> list[tuple[str, Any]]:
 
 #: The order of :func:`auto_members` (measured: docs/benchmarks-bbob.md).
 AUTO_ORDER = ("local", "cma", "coord")
-#: :class:`Auto`'s budget weights of trailing members (others: 0.25).
-AUTO_RATIO = {"coord": 0.1}
+#: :class:`Auto`'s budget weights of trailing members (measured: docs/benchmarks-bbob.md).
+AUTO_RATIO = {"cma": 0.25, "local": 0.1, "coord": 0.1}
 
 
 class _MemberState:
@@ -482,8 +482,10 @@ class Auto(Portfolio):
     members : list of (solver key, Strategy or name), optional
         Default :func:`auto_members`.
     ratio : float in (0, 1] or dict, optional
-        As for :class:`Portfolio`; default :data:`AUTO_RATIO` (0.1 for ``"coord"``,
-        whose sweeps rarely pay off on non-separable functions; 0.25 for the others).
+        As for :class:`Portfolio`; default :data:`AUTO_RATIO`: 0.25 for ``"cma"``, 0.1
+        for ``"local"`` (when CMA-ES leads, its large-population restarts need most of
+        the budget) and for ``"coord"`` (sweeps rarely pay off on non-separable
+        functions).
     first_slice : int >= 1, optional
         As for :class:`Portfolio` (default ``100 d``).
     polish : float in [0, 1], default=0.0
