@@ -54,6 +54,8 @@ JOB = textwrap.dedent('''
         return np.column_stack([np.arange(n, dtype=float), np.zeros(n)])
 
     if __name__ == "__main__":
+        import signal  # Ctrl-C raises, as in a terminal, even if our parent ignored it
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # (bash runs '&' jobs so)
         path, log, n, n_jobs, batch, backend = sys.argv[1:7]
         n, n_jobs = int(n), int(n_jobs)
         batch = batch if batch == "auto" else int(batch)

@@ -81,6 +81,8 @@ JOB = textwrap.dedent('''
                              store=path, name="race")
 
     if __name__ == "__main__":
+        import signal  # Ctrl-C raises, as in a terminal, even if our parent ignored it
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # (bash runs '&' jobs so)
         path, log, delay, n_jobs = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
         print("go", flush=True)
         try:
