@@ -76,3 +76,23 @@ def test_auto_variants_are_what_the_options_say():
     probed = bench.auto_strategy({"separable": True, "cma": "bipop"})
     assert dict(probed.members)["coord"].separable
     assert isinstance(dict(probed.members)["cma"], rs.strategies.BIPOP)
+
+
+def test_seeds_are_runs_of_their_own_and_the_page_pools_them(tmp_path):
+    bench = load_bench()
+    one = bench.run(["tiktak", "dual_annealing"], [21], [1], [2], [100], 1, 0)
+    two = bench.run(["tiktak", "dual_annealing"], [21], [1], [2], [100], 1, [0, 1])
+    assert sorted(two["seed"]) == [0, 0, 1, 1] and (one["seed"] == 0).all()
+    cols = ["method", "nfev", "gap"] + [f"t{j}" for j in range(51)]
+    # seed 0 of a pooled run is the single-seed run; seed 1 is another run
+    pd.testing.assert_frame_equal(two[two["seed"] == 0][cols].reset_index(drop=True),
+                                  one[cols].reset_index(drop=True))
+    first, second = (two[two["seed"] == s].set_index("method") for s in (0, 1))
+    assert (first["gap"] != second["gap"]).any()
+    # A table from before seeds were a column counts as seed 0; both seeds are kept.
+    one.drop(columns="seed").to_csv(tmp_path / "old.csv", index=False)
+    two[two["seed"] == 1].to_csv(tmp_path / "new.csv", index=False)
+    out = tmp_path / "page.md"
+    assert bench.main(["--from-csv", f"{tmp_path / 'old.csv'},{tmp_path / 'new.csv'}",
+                       "--out", str(out)]) == 0
+    assert "2 methods, seeds 0, 1 pooled, 4 runs" in out.read_text()
