@@ -54,9 +54,9 @@ GROUPS = {
     "separable": range(1, 6), "moderate": range(6, 10), "ill-conditioned": range(10, 15),
     "multimodal": range(15, 20), "weakly structured": range(20, 25),
 }
-#: Methods in a fixed order (a method's position is part of its seed).
 #: The budgets (multiples of d) issue 15 sets targets at; 100 d is measured, not judged.
 TARGET_MULTS = (1000, 10000)
+#: Methods in a fixed order (a method's position is part of its seed).
 METHODS = ["auto", "portfolio", "ipop", "bipop", "independent", "tiktak", "mlsl",
            "pycma-ipop", "pycma-bipop", "dual_annealing", "differential_evolution"]
 PEERS = ["pycma-ipop", "pycma-bipop", "dual_annealing", "differential_evolution"]
@@ -304,7 +304,7 @@ def describe_slice(df: pd.DataFrame) -> str:
     dims = sorted(df["dim"].unique())
     funcs = sorted(df["function"].unique())
     f_text = "f1-f24" if funcs == list(range(1, 25)) else "f" + ",".join(map(str, funcs))
-    seeds = sorted(df["seed"].unique()) if "seed" in df else [0]
+    seeds = sorted(df["seed"].unique())
     s_text = f"seeds {', '.join(map(str, seeds))} pooled, " if len(seeds) > 1 else ""
     return (f"{f_text}, instances {inst[0]}-{inst[-1]}, d = {', '.join(map(str, dims))}, "
             f"{df['method'].nunique()} methods, {s_text}{len(df)} runs")
@@ -436,9 +436,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     if args.from_csv:
         df = pd.concat([pd.read_csv(p) for p in args.from_csv.split(",")], ignore_index=True)
-        # tables written before seeds were a column ran with --rng 0
-        df["seed"] = (df["seed"] if "seed" in df else pd.Series(0, index=df.index)
-                      ).fillna(0).astype(int)
+        if "seed" not in df:  # every table was written before seeds were a column
+            df["seed"] = 0
+        df["seed"] = df["seed"].fillna(0).astype(int)  # some were: those ran with --rng 0
         df = df.drop_duplicates(["method", "function", "instance", "dim", "mult", "seed"],
                                 keep="last")
         elapsed = 0.0

@@ -216,6 +216,11 @@ def test_auto_solves_a_separable_multimodal_function_and_is_deterministic():
     assert old.fun >= 0.9
 
 
+def coupled_ellipsoid(x):
+    """Every coordinate interacts with its neighbour: not separable."""
+    return ellipsoid(np.asarray(x) + 0.5 * np.roll(x, 1))
+
+
 def test_from_best_separable_probe_decides_whether_the_coordinate_member_runs():
     """FromBest(separable=True) spends 2 (d + 2) evaluations on the probe; on a
     non-separable function it then makes no restart and its budget goes to the
@@ -223,10 +228,7 @@ def test_from_best_separable_probe_decides_whether_the_coordinate_member_runs():
     d, budget = 4, 3000
     members = [("local", "independent"), ("coord", rs.strategies.portfolio.FromBest(
         separable=True))]
-    def coupled(x):  # every coordinate interacts with its neighbour
-        return ellipsoid(np.asarray(x) + 0.5 * np.roll(x, 1))
-
-    for fun, separable in ((ellipsoid, True), (coupled, False), (rastrigin, True)):
+    for fun, separable in ((ellipsoid, True), (coupled_ellipsoid, False), (rastrigin, True)):
         counted = Counted(fun)
         solver = SolverSet({"local": rs.solvers.Minimize(counted, bounds=[(-5, 5)] * d),
                             "coord": rs.solvers.CoordinateSearch(counted, [(-5, 5)] * d,
@@ -265,10 +267,6 @@ class Interrupted:
             raise KeyboardInterrupt
         self.n += 1
         return self.fun(x)
-
-
-def coupled_ellipsoid(x):
-    return ellipsoid(np.asarray(x) + 0.5 * np.roll(x, 1))
 
 
 @pytest.mark.parametrize("fun", [ellipsoid, coupled_ellipsoid])
