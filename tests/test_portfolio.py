@@ -70,22 +70,60 @@ def test_budget_moves_to_the_leader_by_the_documented_rule(ratio):
                         stop=rs.stop.MaxEvaluations(2000))
     t = res.table
     assert int(t["nfev"].sum()) == counted.n <= 2000
-    # Replay the rule: next = argmin spent_k / w_k, w = 1 for the leader, else the
-    # member's ratio.
+    # Replay the rule: next = argmin spent_k / w_k, w = 1 for the leader (the member
+    # that found the best point; a better value within 1e-3 of the box width of it
+    # does not change the leader), else the member's ratio.
     trailing = ratio if isinstance(ratio, dict) else {"random": ratio, "local": ratio}
     spent = {"random": 0, "local": 0}
-    best = {"random": math.inf, "local": math.inf}
-    for row in t.itertuples():
-        lead = min(best.values())
-        w = {k: 1.0 if best[k] <= lead else trailing[k] for k in spent}
+    leader, best, best_x, changes = None, math.inf, None, 0
+    for row, result in zip(t.itertuples(), res.results, strict=True):
+        w = {k: 1.0 if leader in (None, k) else trailing[k] for k in spent}
         expected = min(["random", "local"], key=lambda k: (spent[k] / w[k],
                                                            ["random", "local"].index(k)))
         assert row.use == expected
         spent[row.use] += row.nfev
-        best[row.use] = min(best[row.use], row.fun)
+        if row.fun < best:
+            if best_x is None or np.abs(result.x - best_x).max() > 1e-3 * 10:
+                leader, changes = row.use, changes + 1
+            best, best_x = row.fun, result.x
+    assert changes >= 2  # the random member led first, then the local one
     assert spent["local"] > 0.7 * t["nfev"].sum()  # the leader got most of it
     # the other kept being tried, about its ratio's share
     assert 0.6 * trailing["random"] <= spent["random"] / spent["local"] <= 1.5 * trailing["random"]
+
+
+class Fixed:
+    """A 'local solver' that returns one point, with ``nfev`` evaluations."""
+
+    def __init__(self, fun, bounds, point, nfev=10):
+        self.fun, self.bounds, self.dim = fun, np.asarray(bounds, float), len(bounds)
+        self.point, self.nfev = np.asarray(point, float), nfev
+
+    def __call__(self, start, rng, max_nfev=None):
+        n = self.nfev if max_nfev is None else min(self.nfev, max_nfev)
+        return rs.LocalResult(x=self.point.copy(), fun=self.fun(self.point), nfev=n)
+
+
+@pytest.mark.parametrize("offset, same_point, leader", [
+    (1e-4, 1e-3, "finder"),   # the polisher re-finds the finder's point, more precisely
+    (1e-4, 0.0, "polisher"),  # every improvement counts: the polisher takes the lead
+    (0.5, 1e-3, "polisher"),  # a better point far away: a new lead
+])
+def test_refining_the_best_point_does_not_take_the_lead(offset, same_point, leader):
+    def sphere(x):
+        return float(np.sum(np.asarray(x) ** 2))
+
+    bounds = [(-5, 5)] * 3  # width 10: 1e-3 of it is 0.01
+    solver = SolverSet({"finder": Fixed(sphere, bounds, [offset] * 3),
+                        "polisher": Fixed(sphere, bounds, [0.0] * 3)})
+    members = [("finder", "independent"), ("polisher", "independent")]
+    res = rs.multistart(solver, 10**4, rng=0, stop=rs.stop.MaxEvaluations(1000),
+                        strategy=Portfolio(members, ratio=0.25, same_point=same_point))
+    t = res.table
+    assert t["use"].iloc[:2].tolist() == ["finder", "polisher"]
+    assert t["fun"].iloc[1] < t["fun"].iloc[0]
+    share = t.groupby("use")["nfev"].sum() / t["nfev"].sum()
+    assert share[leader] == pytest.approx(0.8, abs=0.02)  # 1 / (1 + 0.25)
 
 
 def test_one_restart_is_capped_by_what_was_spent():
@@ -124,6 +162,8 @@ def test_bad_input_names_the_argument():
                       strategy="portfolio", rng=0)
     with pytest.raises(ValueError, match="'ratio'"):
         Portfolio(ratio=0.0)
+    with pytest.raises(ValueError, match="'same_point'"):
+        Portfolio(same_point=-1.0)
     with pytest.raises(TypeError, match="'members'"):
         Portfolio(members=["bipop"])
     with pytest.raises(ValueError, match="does not have"):

@@ -9,11 +9,12 @@ moves the budget online toward the member that is ahead:
 - restart 0 goes to the first member (a cheap first phase, or the user's ``x0``);
   then the next restart goes to the member with the least ``spent_k / w_k`` (ties:
   the first member), where ``spent_k`` counts the member's evaluations (its restarts
-  and its own sampling) and ``w_k = 1`` for the *leader* — the member holding the
-  best value found so far — and ``w_k = ratio`` for the others. So the leader gets
-  about ``1 / (1 + (K - 1) ratio)`` of the budget, and a member that takes over the
-  lead (e.g. a CMA-ES large-population run that finally finds the global basin)
-  gets it.
+  and its own sampling) and ``w_k = 1`` for the *leader* — the member that found
+  the best point so far (a better value very near that point only refines it, and
+  leaves the lead where it is: ``same_point``) — and ``w_k = ratio`` for the
+  others. So the leader gets about ``1 / (1 + (K - 1) ratio)`` of the budget, and a
+  member that takes over the lead (e.g. a CMA-ES large-population run that finally
+  finds the global basin) gets it.
 - one restart may use at most ``max(first_slice, evaluations spent so far)``: a
   member that runs long cannot take the whole budget before the others have shown
   what they do (the slices double as the run goes on). Members named in
@@ -230,8 +231,6 @@ class _Member:
     gen: Any = None
     queue: list = field(default_factory=list)  # tasks of the member's current list
     records: list = field(default_factory=list)  # their finished records so far
-    local_index: int = 0
-    best: float = math.inf
     alive: bool = True
 
 
@@ -265,6 +264,13 @@ class Portfolio(Strategy):
         A start the user trusts: restart 0 is then a search of the first member's
         solver from ``x0`` (capped as that member's restarts are); it counts as the
         first member's.
+    same_point : float >= 0, default=1e-3
+        A better value found within ``same_point`` times the box's width (in every
+        coordinate) of the best point so far refines that point rather than finding a
+        new one: the lead stays with the member that found it. Without this, a
+        member that re-converges to the leader's optimum a little more precisely
+        (CMA-ES after L-BFGS-B, say) would take the budget; 0 credits every
+        improvement.
 
     Examples
     --------
@@ -282,7 +288,7 @@ class Portfolio(Strategy):
     def __init__(self, members: list | None = None, ratio: float = 0.25,
                  first_slice: int | None = None, polish: float = 0.0,
                  polish_with: str = "cma", polish_sigma: float = 1e-3,
-                 uncapped: Any = (), x0: Any = None) -> None:
+                 uncapped: Any = (), x0: Any = None, same_point: float = 1e-3) -> None:
         from . import get_strategy
 
         members = default_members() if members is None else members
@@ -321,10 +327,12 @@ class Portfolio(Strategy):
         self.x0 = None if x0 is None else np.atleast_1d(np.asarray(x0, dtype=float)).ravel()
         if self.x0 is not None and not np.isfinite(self.x0).all():
             raise fail("x0", "Portfolio()", "a finite start point", x0)
+        self.same_point = check_real(same_point, "same_point", "Portfolio()", low=0)
 
     def describe(self) -> dict:
         out = super().describe()
         out["members"] = [(key, s.describe()) for key, s in self.members]
+        out["same_point"] = self.same_point
         if self.ratios:
             out["ratios"] = dict(self.ratios)
         if self.uncapped:
@@ -385,9 +393,12 @@ class Portfolio(Strategy):
         polish = self.polish_with if self.polish_with in ctx.solver.solvers else None
         reserve = int(self.polish * ctx.max_nfev) if ctx.max_nfev and polish else 0
         bounds = getattr(ctx.solver, "bounds", None)
-        width = 1.0 if bounds is None else float(np.ptp(np.asarray(bounds), axis=1).max())
+        widths = np.ones(1) if bounds is None else np.ptp(np.asarray(bounds, float), axis=1)
+        widths = np.where(np.isfinite(widths) & (widths > 0), widths, 1.0)
+        width = float(widths.max())
         index = 0
         best, best_x = math.inf, None
+        leader: _Member | None = None  # the member that found the best point
         try:
             while index < ctx.n_starts:
                 left = remaining(ctx)
@@ -417,8 +428,8 @@ class Portfolio(Strategy):
                                 rec.result.fun < best:
                             best, best_x = float(rec.result.fun), rec.result.x
                     continue
-                weights = [1.0 if m.best <= best else self.ratios.get(m.key, self.ratio)
-                           for m in alive]
+                weights = [1.0 if leader is None or m is leader
+                           else self.ratios.get(m.key, self.ratio) for m in alive]
                 pick = min(range(len(alive)),
                            key=lambda j: (alive[j].ctx.state.nfev / weights[j], j))
                 first_turn = index == 0 and members[0].alive
@@ -447,10 +458,13 @@ class Portfolio(Strategy):
                     res = rec.result
                     nfev = 0 if res is None or res.nfev is None else int(res.nfev)
                     member.ctx.state.nfev += nfev  # the run's state counted it already
-                    if rec.error is None and res is not None and np.isfinite(res.fun):
-                        member.best = min(member.best, float(res.fun))
-                        if res.fun < best:
-                            best, best_x = float(res.fun), np.asarray(res.x, dtype=float)
+                    if rec.error is None and res is not None and np.isfinite(res.fun) and \
+                            res.fun < best:
+                        x = np.asarray(res.x, dtype=float)
+                        if best_x is None or \
+                                np.any(np.abs(x - best_x) > self.same_point * widths):
+                            leader = member  # a new point, not a refinement of the best
+                        best, best_x = float(res.fun), x
                     if own:
                         member.records.append(rec)
         finally:
@@ -497,6 +511,8 @@ class Auto(Portfolio):
         As for :class:`Portfolio`.
     x0 : array_like, optional
         As for :class:`Portfolio`: restart 0 searches from ``x0``.
+    same_point : float >= 0, default=1e-3
+        As for :class:`Portfolio`.
 
     Examples
     --------
@@ -514,11 +530,12 @@ class Auto(Portfolio):
     def __init__(self, members: list | None = None, ratio: float | dict | None = None,
                  first_slice: int | None = None, polish: float = 0.0,
                  polish_sigma: float = 1e-3, uncapped: Any = ("cma",),
-                 x0: Any = None) -> None:
+                 x0: Any = None, same_point: float = 1e-3) -> None:
         members = auto_members() if members is None else members
         ratio = dict(AUTO_RATIO) if ratio is None else ratio
         super().__init__(members, ratio=ratio, first_slice=first_slice, polish=polish,
-                         polish_sigma=polish_sigma, uncapped=uncapped, x0=x0)
+                         polish_sigma=polish_sigma, uncapped=uncapped, x0=x0,
+                         same_point=same_point)
 
     def tasks(self, ctx: StrategyContext) -> Generator[list[Task], list, None]:
         if isinstance(ctx.solver, SolverSet):
