@@ -126,6 +126,39 @@ def test_refining_the_best_point_does_not_take_the_lead(offset, same_point, lead
     assert share[leader] == pytest.approx(0.8, abs=0.02)  # 1 / (1 + 0.25)
 
 
+def test_the_polish_refines_another_solver_s_best_and_skips_its_own():
+    def sphere(x):
+        return float(np.sum(np.asarray(x) ** 2))
+
+    bounds = [(-5, 5)] * 3
+    solver = SolverSet({"local": Fixed(sphere, bounds, [1e-3] * 3),  # stops at 3e-6
+                        "cma": rs.solvers.CMA(sphere, bounds=bounds)})
+    kw = dict(rng=0, stop=rs.stop.MaxEvaluations(2000))
+    res = rs.multistart(solver, 10**4, strategy=Portfolio([("local", "independent")],
+                                                          polish=0.1), **kw)
+    t = res.table
+    last = t.iloc[-1]
+    assert last["use"] == "cma" and last["sigma0"] == pytest.approx(1e-3 * 10)
+    assert (t["use"].iloc[:-1] == "local").all()
+    assert 1e-12 < t["fun"].iloc[:-1].min() and res.fun < 1e-9  # the polish made it
+    assert int(t["nfev"].sum()) <= 2000
+    assert int(t["nfev"].iloc[:-1].sum()) <= 1800  # the reserve waited for it
+    # CMA-ES reached the best itself: no polish, and the members used the reserve.
+    res = rs.multistart(solver, 10**4, strategy=Portfolio([("cma", "independent")],
+                                                          polish=0.1), **kw)
+    assert "sigma0" not in res.table.columns and res.fun < 1e-9
+    assert int(res.table["nfev"].sum()) > 1800
+    # The reserve is held from the other members only: a run of the polish solver may
+    # use it (it then needs no polish, or leaves none).
+    members = [("local", "independent"), ("cma", "independent")]
+    res = rs.multistart(solver, 10**4, strategy=Portfolio(members, polish=0.1,
+                                                          uncapped=("cma",)), **kw)
+    t = res.table
+    assert t["use"].iloc[:2].tolist() == ["local", "cma"]
+    assert t["max_nfev"].iloc[1] == 2000 - 10  # not 2000 - 10 - 200
+    assert (t.loc[t["use"] == "local", "max_nfev"] <= 2000 - 200).all()
+
+
 def test_one_restart_is_capped_by_what_was_spent():
     solver = solver_set(ellipsoid, [(-5, 5)] * 4)
     res = rs.multistart(solver, 10**4, strategy=Portfolio(first_slice=50), rng=1,
@@ -292,8 +325,11 @@ def test_auto_members_are_tiktak_ipop_and_probed_coordinate_sweeps():
     assert isinstance(members["local"], TikTak) and isinstance(members["cma"], IPOP)
     assert isinstance(members["coord"], FromBest) and members["coord"].separable
     # A trailing TikTak gets 0.1 of the leader's share (docs/benchmarks-bbob.md).
-    assert rs.strategies.Auto().describe()["ratios"] == {"cma": 0.25, "local": 0.1,
-                                                         "coord": 0.1}
+    desc = rs.strategies.Auto().describe()
+    assert desc["ratios"] == {"cma": 0.25, "local": 0.1, "coord": 0.1}
+    # 2% of the budget kept for a polish of a best point CMA-ES did not find itself.
+    assert desc["polish"] == 0.02 and desc["same_point"] == 1e-3
+    assert Portfolio().describe()["polish"] == 0.0
 
 
 class Interrupted:

@@ -209,6 +209,8 @@ def auto_members() -> list[tuple[str, Any]]:
 AUTO_ORDER = ("local", "cma", "coord")
 #: :class:`Auto`'s budget weights of trailing members (measured: docs/benchmarks-bbob.md).
 AUTO_RATIO = {"cma": 0.25, "local": 0.1, "coord": 0.1}
+#: :class:`Auto`'s share of the budget kept for a final polish (measured: docs/benchmarks-bbob.md).
+AUTO_POLISH = 0.02
 
 
 class _MemberState:
@@ -251,8 +253,9 @@ class Portfolio(Strategy):
     polish : float in [0, 1], default=0.0
         Under a budget, the share of it kept for a final polish: a run of the
         ``polish_with`` solver (CMA-ES) from the best point found, with initial step
-        ``polish_sigma`` times the widest box side. Evaluations the polish does not
-        use go back to the members.
+        ``polish_sigma`` times the widest box side. No reserve is held while the best
+        value is one the ``polish_with`` solver reached itself (its run ended at its
+        own tolerances). Evaluations the polish does not use go back to the members.
     polish_with : str, default="cma"
     polish_sigma : float > 0, default=1e-3
     uncapped : sequence of str, default=()
@@ -332,7 +335,6 @@ class Portfolio(Strategy):
     def describe(self) -> dict:
         out = super().describe()
         out["members"] = [(key, s.describe()) for key, s in self.members]
-        out["same_point"] = self.same_point
         if self.ratios:
             out["ratios"] = dict(self.ratios)
         if self.uncapped:
@@ -391,7 +393,7 @@ class Portfolio(Strategy):
         dim = getattr(ctx.solver, "dim", None)
         first = self.first_slice or 100 * (dim if isinstance(dim, int) else 10)
         polish = self.polish_with if self.polish_with in ctx.solver.solvers else None
-        reserve = int(self.polish * ctx.max_nfev) if ctx.max_nfev and polish else 0
+        held = int(self.polish * ctx.max_nfev) if ctx.max_nfev and polish else 0
         bounds = getattr(ctx.solver, "bounds", None)
         widths = np.ones(1) if bounds is None else np.ptp(np.asarray(bounds, float), axis=1)
         widths = np.where(np.isfinite(widths) & (widths > 0), widths, 1.0)
@@ -399,16 +401,22 @@ class Portfolio(Strategy):
         index = 0
         best, best_x = math.inf, None
         leader: _Member | None = None  # the member that found the best point
+        best_by = None  # the solver key of the restart that reached the best value
         try:
             while index < ctx.n_starts:
                 left = remaining(ctx)
                 if left is not None and left < 1:
                     return
+                # The polish reserve is held unless the polish solver reached the best
+                # value itself (it would only repeat that run's end), and held from the
+                # others only: a run of the polish solver may use it (and then need no
+                # polish, or leave none).
+                reserve = 0 if best_by == polish else held
                 for_members = None if left is None else left - reserve
                 alive = []
                 if for_members is None or for_members >= 1:
                     for m in members:
-                        self._refill(m, for_members)
+                        self._refill(m, left if m.key == polish else for_members)
                     alive = [m for m in members if m.alive]
                 if not alive:
                     if not reserve or best_x is None:
@@ -420,7 +428,7 @@ class Portfolio(Strategy):
                         return
                     options = {"use": polish, "sigma0": self.polish_sigma * width,
                                "max_nfev": left}
-                    reserve = 0
+                    held = 0
                     records = yield [Task(index, best_x, options)]
                     index += 1
                     for rec in records:
@@ -443,11 +451,12 @@ class Portfolio(Strategy):
                 cap = None if member.key in self.uncapped else max(first, int(ctx.state.nfev))
                 left = remaining(ctx)  # refilling may have sampled: what is left now
                 if left is not None:
-                    if left - reserve < 1:  # no room left for the members
+                    room = left if member.key == polish else left - reserve
+                    if room < 1:  # no room left for the member
                         if own:
                             member.queue.insert(0, task)
                         continue
-                    cap = left - reserve if cap is None else min(cap, left - reserve)
+                    cap = room if cap is None else min(cap, room)
                 given = options.get("max_nfev")
                 if cap is not None:
                     options["max_nfev"] = cap if given is None else min(int(given), cap)
@@ -464,7 +473,7 @@ class Portfolio(Strategy):
                         if best_x is None or \
                                 np.any(np.abs(x - best_x) > self.same_point * widths):
                             leader = member  # a new point, not a refinement of the best
-                        best, best_x = float(res.fun), x
+                        best, best_x, best_by = float(res.fun), x, member.key
                     if own:
                         member.records.append(rec)
         finally:
@@ -482,10 +491,11 @@ class Auto(Portfolio):
     L-BFGS-B from the best, at most ``100 d`` evaluations) for early progress, as in
     HCMA (Loshchilov, Schoenauer & Sebag 2013); then IPOP-CMA-ES restarts that run
     to their own termination (``uncapped``) and TikTak's L-BFGS-B restarts, the
-    budget moving to the member holding the best value. Coordinate sweeps
+    budget moving to the member that found the best point. Coordinate sweeps
     (:class:`~restarts.solvers.CoordinateSearch`, which solve separable functions
     globally) join only when a probe of ``2 (d + 2)`` evaluations finds the objective
-    additively separable (:func:`~restarts.solvers.coordinate.separable`).
+    additively separable (:func:`~restarts.solvers.coordinate.separable`). A final
+    CMA-ES run polishes the best point when another member found it.
     The settings and the evidence behind them (BBOB, tuned on instances 1-5, judged
     on 6-15) are in ``docs/benchmarks-bbob.md``. With any other solver: TikTak
     (:func:`restarts.compare`'s settings) when the solver exposes ``fun`` and
@@ -502,9 +512,10 @@ class Auto(Portfolio):
         functions).
     first_slice : int >= 1, optional
         As for :class:`Portfolio` (default ``100 d``).
-    polish : float in [0, 1], default=0.0
-        As for :class:`Portfolio` (CMA-ES runs to its own termination already
-        reaches ``f - f* ~ 1e-12`` on smooth functions).
+    polish : float in [0, 1], default=:data:`AUTO_POLISH` (0.02)
+        As for :class:`Portfolio`: CMA-ES from the best point when another member
+        found it (L-BFGS-B with finite differences stops at ``f - f* ~ 1e-9 ... 1e-6``
+        on Gallagher's peaks; CMA-ES, which runs to its own termination, needs none).
     polish_sigma : float > 0, default=1e-3
         As for :class:`Portfolio`.
     uncapped : sequence of str, default=("cma",)
@@ -528,7 +539,7 @@ class Auto(Portfolio):
     name = "auto"
 
     def __init__(self, members: list | None = None, ratio: float | dict | None = None,
-                 first_slice: int | None = None, polish: float = 0.0,
+                 first_slice: int | None = None, polish: float = AUTO_POLISH,
                  polish_sigma: float = 1e-3, uncapped: Any = ("cma",),
                  x0: Any = None, same_point: float = 1e-3) -> None:
         members = auto_members() if members is None else members
