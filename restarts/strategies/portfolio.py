@@ -512,10 +512,11 @@ class Auto(Portfolio):
         functions).
     first_slice : int >= 1, optional
         As for :class:`Portfolio` (default ``100 d``).
-    polish : float in [0, 1], default=:data:`AUTO_POLISH` (0.02)
-        As for :class:`Portfolio`: CMA-ES from the best point when another member
-        found it (L-BFGS-B with finite differences stops at ``f - f* ~ 1e-9 ... 1e-6``
-        on Gallagher's peaks; CMA-ES, which runs to its own termination, needs none).
+    polish : float in [0, 1], default=AUTO_POLISH
+        As for :class:`Portfolio`, 0.02 (:data:`AUTO_POLISH`): CMA-ES from the best
+        point when another member found it (L-BFGS-B with finite differences stops
+        at ``f - f* ~ 1e-9 ... 1e-6`` on Gallagher's peaks; CMA-ES, which runs to its
+        own termination, needs none).
     polish_sigma : float > 0, default=1e-3
         As for :class:`Portfolio`.
     uncapped : sequence of str, default=("cma",)
