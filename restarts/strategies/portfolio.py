@@ -260,7 +260,8 @@ class Portfolio(Strategy):
     polish_sigma : float > 0, default=1e-3
     uncapped : sequence of str, default=()
         Solver keys whose restarts are not capped by ``max(first_slice, spent)``,
-        only by what is left of the budget (minus the polish reserve): they end on
+        only by what is left of the budget (minus the polish reserve, unless they
+        are the polish solver's): they end on
         their own termination criteria (CMA-ES: pycma's ``tolfun``, ``tolx``,
         ``tolstagnation``, ...), so a run that needs most of the budget gets it.
     x0 : array_like, optional
