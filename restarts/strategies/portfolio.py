@@ -261,9 +261,9 @@ class Portfolio(Strategy):
     uncapped : sequence of str, default=()
         Solver keys whose restarts are not capped by ``max(first_slice, spent)``,
         only by what is left of the budget (minus the polish reserve, unless they
-        are the polish solver's): they end on
-        their own termination criteria (CMA-ES: pycma's ``tolfun``, ``tolx``,
-        ``tolstagnation``, ...), so a run that needs most of the budget gets it.
+        are the polish solver's): they end on their own termination criteria
+        (CMA-ES: pycma's ``tolfun``, ``tolx``, ``tolstagnation``, ...), so a run
+        that needs most of the budget gets it.
     x0 : array_like, optional
         A start the user trusts: restart 0 is then a search of the first member's
         solver from ``x0`` (capped as that member's restarts are); it counts as the
@@ -403,21 +403,24 @@ class Portfolio(Strategy):
         best, best_x = math.inf, None
         leader: _Member | None = None  # the member that found the best point
         best_by = None  # the solver key of the restart that reached the best value
+
+        def room(key: str, left: int) -> int:
+            """What a member's next restart may use: the polish reserve is held from
+            all but the polish solver (whose run then needs no polish, or leaves none)."""
+            return left if key == polish else left - reserve
         try:
             while index < ctx.n_starts:
                 left = remaining(ctx)
                 if left is not None and left < 1:
                     return
-                # The polish reserve is held unless the polish solver reached the best
-                # value itself (it would only repeat that run's end), and held from the
-                # others only: a run of the polish solver may use it (and then need no
-                # polish, or leave none).
+                # No reserve while the polish solver reached the best value itself: a
+                # polish would only repeat that run's end.
                 reserve = 0 if best_by == polish else held
                 for_members = None if left is None else left - reserve
                 alive = []
                 if for_members is None or for_members >= 1:
                     for m in members:
-                        self._refill(m, left if m.key == polish else for_members)
+                        self._refill(m, room(m.key, left))
                     alive = [m for m in members if m.alive]
                 if not alive:
                     if not reserve or best_x is None:
@@ -452,12 +455,12 @@ class Portfolio(Strategy):
                 cap = None if member.key in self.uncapped else max(first, int(ctx.state.nfev))
                 left = remaining(ctx)  # refilling may have sampled: what is left now
                 if left is not None:
-                    room = left if member.key == polish else left - reserve
-                    if room < 1:  # no room left for the member
+                    may = room(member.key, left)
+                    if may < 1:  # no room left for the member
                         if own:
                             member.queue.insert(0, task)
                         continue
-                    cap = room if cap is None else min(cap, room)
+                    cap = may if cap is None else min(cap, may)
                 given = options.get("max_nfev")
                 if cap is not None:
                     options["max_nfev"] = cap if given is None else min(int(given), cap)
